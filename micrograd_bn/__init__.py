@@ -1,0 +1,24 @@
+"""micrograd_bn: Batch Normalization (Ioffe & Szegedy, 2015) on a scalar autodiff engine."""
+
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .engine import Value, topological_order, zero_grad
+from .nn import MLP, SGD, Linear, Module, ReLU, Sequential, Sigmoid, Tanh, cross_entropy, mse_loss
+
+__all__ = [
+    "MLP",
+    "SGD",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Linear",
+    "Module",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "Value",
+    "cross_entropy",
+    "mse_loss",
+    "topological_order",
+    "zero_grad",
+]
+__version__ = "0.1.0"

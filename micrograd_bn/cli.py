@@ -1,0 +1,87 @@
+"""`micrograd-bn`: the command line. Each subcommand is a thin wrapper over a library function.
+
+micrograd-bn compare --batch 8 --features 3 --seed 0   autodiff vs the paper's equations
+micrograd-bn graph --out batchnorm.svg                  render BatchNorm's graph
+micrograd-bn trace                                      step through a backward pass
+micrograd-bn demo NAME                                  run one of the paper's demos
+"""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DEMOS_DIR = Path(__file__).resolve().parent.parent / "demos"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _shape(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW such as 2x3, got {text!r}") from None
+    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(f"H and W must be positive, got {text!r}")
+    return h, w
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare, format_table
+
+    result = compare(args.batch, args.features, args.seed, args.eps, spatial=args.spatial)
+    print(format_table(result))
+    return 0 if result.ok else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    names = sorted(p.stem for p in DEMOS_DIR.glob("*.py") if not p.stem.startswith("_"))
+    if args.name not in names:
+        where = f"in {DEMOS_DIR}" if DEMOS_DIR.is_dir() else f"({DEMOS_DIR} is missing: run from a source checkout)"
+        print(f"micrograd-bn demo: no demo {args.name!r} {where}; choose one of: {', '.join(names)}", file=sys.stderr)
+        return 2
+    sys.argv = [str(DEMOS_DIR / f"{args.name}.py"), *args.demo_args]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="micrograd-bn", description="Batch Normalization on a scalar autodiff engine, checked against the paper."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("compare", help="autodiff vs closed form vs finite differences (vs torch) for BatchNorm")
+    p.add_argument("--batch", type=_positive_int, default=8, help="batch size N (default 8)")
+    p.add_argument("--features", type=_positive_int, default=3, help="features or channels C (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="random seed for x, dy, γ, β (default 0)")
+    p.add_argument("--eps", type=float, default=1e-5, help="ε in √(σ²_B + ε) (default 1e-5)")
+    p.add_argument("--spatial", type=_shape, default=None, metavar="HxW", help="use BatchNorm2d on (N, C, H, W)")
+    p.set_defaults(run=_compare)
+
+    p = sub.add_parser("demo", help="run a demo from demos/ (e.g. figure1, learning_rates)")
+    p.add_argument("name", help="the demo's file name without .py")
+    p.add_argument("demo_args", nargs=argparse.REMAINDER, help="passed on to the demo (e.g. --quick --out DIR)")
+    p.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ValueError as err:  # bad input: one clear line, no traceback
+        print(f"micrograd-bn {args.command}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""Three witnesses for BatchNorm's gradients: autodiff, the paper's closed form, finite differences.
+
+`compare(...)` builds Alg. 1 on the engine, backpropagates ℓ = Σ_i y_i·dy_i with a random
+upstream gradient dy (a plain Σ y_i would give ∂ℓ/∂x = 0 and prove nothing), reads each
+gradient off its labelled node, and sets it beside `reference.py`'s closed form, central
+finite differences and, where installed, PyTorch. `format_table` prints one row per
+quantity of Sec. 3.
+
+Errors are relative to the size of the terms the paper's sums add up (the same
+equations with every factor made positive), so a result that is small only because
+terms cancel (Σ_i ∂ℓ/∂x_i = 0) is not judged against its own tiny size.
+
+References: Ioffe & Szegedy, arXiv 1502.03167, Alg. 1 and Sec. 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import reference
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .engine import Value
+
+TOLERANCE = {"autodiff": 1e-10, "finite diff": 1e-6, "torch": 1e-10}  # relative, float64
+WITNESSES = ("autodiff", "finite diff", "torch")
+
+# (key in reference.backward, the paper's symbol) — one table row each, in Sec. 3's order.
+QUANTITIES = (
+    ("y", "y_i = γx̂_i + β"),
+    ("dx_hat", "∂ℓ/∂x̂_i"),
+    ("dvar", "∂ℓ/∂σ²_B"),
+    ("dmean", "∂ℓ/∂μ_B"),
+    ("dx", "∂ℓ/∂x_i"),
+    ("dgamma", "∂ℓ/∂γ"),
+    ("dbeta", "∂ℓ/∂β"),
+)
+
+
+@dataclass
+class Row:
+    """One quantity: every witness's values, and each witness's error against the closed form."""
+
+    key: str
+    symbol: str
+    closed_form: np.ndarray
+    scale: float  # size of the summed terms; relative error = max|Δ| / scale
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    abs_error: dict[str, float] = field(default_factory=dict)
+    rel_error: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(self.rel_error[w] <= TOLERANCE[w] for w in self.rel_error)
+
+
+@dataclass
+class Comparison:
+    rows: list[Row]
+    x: np.ndarray  # (m, C) columns, one per feature (feature maps flattened, Sec. 3.2)
+    dy: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    eps: float
+    torch_note: str
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+
+def compare(
+    batch: int = 8,
+    features: int = 3,
+    seed: int = 0,
+    eps: float = 1e-5,
+    spatial: tuple[int, int] | None = None,
+    x: np.ndarray | None = None,
+    dy: np.ndarray | None = None,
+    gamma: np.ndarray | None = None,
+    beta: np.ndarray | None = None,
+) -> Comparison:
+    """Compare BatchNorm's gradients from the four witnesses; returns the data behind the table.
+
+    Random x, dy, γ, β are drawn from `seed` unless given (x and dy as (N, C), or
+    (N, C, H, W) with `spatial=(H, W)` for BatchNorm2d).
+
+    >>> result = compare(batch=4, features=2, seed=0)
+    >>> result.ok, [r.symbol for r in result.rows][:3]
+    (True, ['y_i = γx̂_i + β', '∂ℓ/∂x̂_i', '∂ℓ/∂σ²_B'])
+    """
+    rng = np.random.default_rng(seed)
+    shape = (batch, features, *(spatial or ()))
+    x = rng.normal(size=shape) if x is None else np.asarray(x, dtype=float)
+    dy = rng.normal(size=shape) if dy is None else np.asarray(dy, dtype=float)
+    gamma = rng.normal(size=features) if gamma is None else np.asarray(gamma, dtype=float)
+    beta = rng.normal(size=features) if beta is None else np.asarray(beta, dtype=float)
+    cols = reference.to_columns if x.ndim == 4 else np.asarray
+    xc, dyc = cols(x), cols(dy)
+
+    closed = {**reference.backward(dyc, xc, gamma, eps), "y": reference.forward_train(xc, gamma, beta, eps)["y"]}
+    witnesses = {
+        "autodiff": _autodiff(x, dy, gamma, beta, eps),
+        "finite diff": _finite_differences(xc, dyc, gamma, beta, eps),
+    }
+    by_torch, torch_note = _torch(x, dy, gamma, beta, eps)
+    if by_torch is not None:
+        witnesses["torch"] = by_torch
+
+    scales = _term_scales(xc, dyc, gamma, beta, eps)
+    rows = []
+    for key, symbol in QUANTITIES:
+        row = Row(key, symbol, closed[key], scales[key])
+        for name, values in witnesses.items():
+            if key in values:
+                delta = float(np.max(np.abs(values[key] - closed[key])))
+                row.values[name] = values[key]
+                row.abs_error[name] = delta
+                row.rel_error[name] = delta / row.scale if row.scale > 0 else delta
+        rows.append(row)
+    return Comparison(rows, xc, dyc, gamma, beta, eps, torch_note)
+
+
+def _autodiff(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> dict:
+    """Build the layer on Values, backpropagate ℓ = Σ y·dy, read grads off the labelled nodes."""
+    c = x.shape[1]
+    layer = (BatchNorm2d if x.ndim == 4 else BatchNorm1d)(c, eps=eps)
+    for k in range(c):
+        layer.weight[k].data, layer.bias[k].data = float(gamma[k]), float(beta[k])
+    inputs = _nested(x.tolist(), Value)
+    y = layer(inputs)
+    loss = Value.dot(_flatten(y), dy.ravel().tolist())
+    loss.backward()
+    col = np.column_stack
+    return {
+        "y": col([[v.data for v in n.y] for n in layer.last]),
+        "dx_hat": col([[v.grad for v in n.x_hat] for n in layer.last]),
+        "dvar": np.array([n.var.grad for n in layer.last]),
+        "dmean": np.array([n.mean.grad for n in layer.last]),
+        "dx": col([[v.grad for v in n.x] for n in layer.last]),
+        "dgamma": np.array([g.grad for g in layer.weight]),
+        "dbeta": np.array([b.grad for b in layer.bias]),
+    }
+
+
+def _nested(data, fn: Callable):
+    return [_nested(d, fn) for d in data] if isinstance(data, list) else fn(data)
+
+
+def _flatten(data) -> list:
+    return [v for d in data for v in _flatten(d)] if isinstance(data, list) else [data]
+
+
+def _finite_differences(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> dict:
+    """Central differences (f(v+h) − f(v−h)) / 2h of ℓ, in NumPy, for every quantity.
+
+    For an intermediate (x̂, σ²_B, μ_B) ℓ is written as a function of it, keeping what
+    the paper holds fixed: ℓ(σ²) with μ_B fixed; ℓ(μ) with σ²_B = (1/m)Σ(x_i − μ)² following μ.
+    """
+    fwd = reference.forward_train(x, gamma, beta, eps)
+    mean, var = fwd["mean"], fwd["var"]
+    std = np.sqrt(var + eps)
+
+    def loss_of(x=x, gamma=gamma, beta=beta, mean=None, var=None, x_hat=None) -> float:
+        if x_hat is None:
+            mu = reference.batch_mean(x) if mean is None else mean
+            s2 = reference.batch_mean((x - mu) ** 2) if var is None else var
+            x_hat = (x - mu) / np.sqrt(s2 + eps)
+        return float(np.sum((gamma * x_hat + beta) * dy))
+
+    def grad(arg: str, at: np.ndarray, step: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(at)
+        for idx in np.ndindex(at.shape):
+            h = step[idx]
+            hi, lo = at.copy(), at.copy()
+            hi[idx] += h
+            lo[idx] -= h
+            out[idx] = (loss_of(**{arg: hi}) - loss_of(**{arg: lo})) / (2 * h)
+        return out
+
+    rel = 1e-5
+    return {
+        "dx_hat": grad("x_hat", fwd["x_hat"], np.full_like(x, rel)),
+        "dvar": grad("var", var, rel * (var + eps)),
+        "dmean": grad("mean", mean, rel * std),
+        "dx": grad("x", x, np.broadcast_to(rel * std, x.shape)),
+        "dgamma": grad("gamma", gamma, rel * np.maximum(1.0, np.abs(gamma))),
+        "dbeta": grad("beta", beta, rel * np.maximum(1.0, np.abs(beta))),
+    }
+
+
+def _torch(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> tuple:
+    """PyTorch's own batch_norm kernel in float64, where torch is installed."""
+    try:
+        import torch
+    except ImportError:
+        return None, "PyTorch not installed: its column is left out (pip install torch to add it)"
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    g = torch.tensor(gamma, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(beta, dtype=torch.float64, requires_grad=True)
+    y = torch.nn.functional.batch_norm(xt, None, None, g, b, training=True, eps=eps)
+    (y * torch.tensor(dy, dtype=torch.float64)).sum().backward()
+    cols = reference.to_columns if x.ndim == 4 else np.asarray
+    out = {"y": cols(y.detach().numpy()), "dx": cols(xt.grad.numpy())}
+    out.update(dgamma=g.grad.numpy(), dbeta=b.grad.numpy())
+    return out, f"PyTorch {torch.__version__} (F.batch_norm, float64): gives y, ∂ℓ/∂x, ∂ℓ/∂γ, ∂ℓ/∂β"
+
+
+def _term_scales(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> dict[str, float]:
+    """Sec. 3's equations with every factor replaced by its absolute value: the size of the
+    terms each quantity sums, which bounds how much rounding can move it."""
+    m = x.shape[0]
+    a = np.abs
+    xmu = a(x - reference.batch_mean(x))
+    var = reference.batch_mean(xmu**2)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    dx_hat = a(dy * gamma)
+    dvar = (dx_hat * xmu).sum(axis=0) * 0.5 * (var + eps) ** -1.5
+    dmean = (dx_hat * inv_std).sum(axis=0) + dvar * 2.0 * xmu.sum(axis=0) / m
+    terms = {
+        "y": a(gamma) * xmu * inv_std + a(beta),
+        "dx_hat": dx_hat,
+        "dvar": dvar,
+        "dmean": dmean,
+        "dx": dx_hat * inv_std + dvar * 2.0 * xmu / m + dmean / m,
+        "dgamma": a(dy * xmu * inv_std).sum(axis=0),
+        "dbeta": a(dy).sum(axis=0),
+    }
+    return {k: float(np.max(v)) for k, v in terms.items()}
+
+
+def format_table(result: Comparison) -> str:
+    """The comparison as a text table: first entry of each witness, errors, verdict."""
+    present = [w for w in WITNESSES if any(w in r.values for r in result.rows)]
+    head = ["quantity", "closed form[0]"] + [f"{w}[0]" for w in present] + ["max |Δ|"]
+    head += [f"rel err {w}" for w in present] + ["ok"]
+    lines = []
+    for r in result.rows:
+        cells = [r.symbol, f"{r.closed_form.flat[0]: .12g}"]
+        cells += [f"{r.values[w].flat[0]: .12g}" if w in r.values else "—" for w in present]
+        cells.append(f"{max(r.abs_error.values()):.1e}")
+        cells += [f"{r.rel_error[w]:.1e}" if w in r.rel_error else "—" for w in present]
+        cells.append("pass" if r.ok else "FAIL")
+        lines.append(cells)
+    widths = [max(len(row[i]) for row in [head, *lines]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    rule = "  ".join("-" * w for w in widths)
+    m, c = result.x.shape
+    out = [
+        f"BatchNorm, m = {m} values per feature, {c} features, ε = {result.eps:g}; ℓ = Σ y·dy, random dy",
+        fmt.format(*head),
+        rule,
+        *(fmt.format(*row) for row in lines),
+        "",
+        "tolerances (relative to the size of the summed terms): " + ", ".join(f"{w} {TOLERANCE[w]:g}" for w in present),
+        result.torch_note,
+        "all witnesses agree" if result.ok else "SOME WITNESSES DISAGREE (see FAIL rows)",
+    ]
+    return "\n".join(out)

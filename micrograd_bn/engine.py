@@ -1,0 +1,293 @@
+"""A scalar value with reverse-mode automatic differentiation.
+
+Each operation creates one `Value` and stores, right beside its forward result, the
+local derivative ∂out/∂input for each of its inputs. `backward()` then visits the graph
+in reverse topological order and applies the chain rule with one generic loop:
+    input.grad += local_derivative * out.grad
+Names follow micrograd (`Value`, `.data`, `.grad`, `.backward()`, `.relu()`, `.tanh()`).
+
+References: A. Karpathy, micrograd (2020); Ioffe & Szegedy, arXiv 1502.03167 (2015).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from numbers import Real
+
+_new = object.__new__  # skips __init__'s input checks for values made by operations
+_pass = 0  # backward-pass counter: a node whose _mark equals it was visited this pass
+
+
+def _node(data: float, inputs: tuple, local_grads: tuple, op: str) -> Value:
+    """Make a Value produced by an operation (no validation: inputs are already Values)."""
+    out = _new(Value)
+    out.data, out.grad, out.inputs, out.local_grads = data, 0.0, inputs, local_grads
+    out.op, out.label, out._mark = op, "", 0
+    return out
+
+
+def _domain_error(op: str, x: float, why: str) -> ValueError:
+    return ValueError(f"{op}({x!r}) is undefined: {why}")
+
+
+class Value:
+    """One float (`data`), its gradient (`grad`), and how it was computed.
+
+    `inputs` are the Values it was computed from, in order (`x * x` has two), and
+    `local_grads[k]` is ∂self/∂inputs[k], fixed at forward time. `op` names the
+    operation; `label` is free text for people (e.g. the paper's symbol "μ_B").
+
+    >>> a = Value(2.0); b = a * a + 1; b.backward()
+    >>> b.data, a.grad
+    (5.0, 4.0)
+
+    NB: `Value(v)` with `v` a Value raises TypeError instead of nesting or copying;
+    write `v` (same node) or `Value(v.data)` (a fresh leaf, cut from v's graph).
+    """
+
+    __slots__ = ("data", "grad", "inputs", "local_grads", "op", "label", "_mark", "_g")
+
+    def __init__(self, data: float, label: str = "") -> None:
+        if isinstance(data, Value):
+            raise TypeError(
+                "Value(Value(...)) would nest a node inside a node; pass the Value itself, "
+                "or Value(v.data) for a new leaf detached from v's graph"
+            )
+        if isinstance(data, bool) or not isinstance(data, Real):
+            raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r}")
+        if not math.isfinite(data):
+            raise ValueError(f"Value needs a finite number, got {data!r}")
+        self.data, self.grad, self.inputs, self.local_grads = float(data), 0.0, (), ()
+        self.op, self.label, self._mark = "", label, 0
+
+    def __repr__(self) -> str:
+        name = f"{self.label}, " if self.label else ""
+        return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
+
+    @property
+    def _prev(self) -> set:  # micrograd's name for the inputs, kept so its tools work
+        return set(self.inputs)
+
+    @property
+    def _op(self) -> str:  # micrograd's name for the operation
+        return self.op
+
+    # ---- arithmetic: constants stay out of the graph, folded into the local derivative
+    def __add__(self, other):
+        if type(other) is Value:
+            return _node(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        if isinstance(other, Real):
+            return _node(self.data + other, (self,), (1.0,), "+")
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __mul__(self, other):
+        if type(other) is Value:
+            return _node(self.data * other.data, (self, other), (other.data, self.data), "*")
+        if isinstance(other, Real):
+            return _node(self.data * other, (self,), (float(other),), "*")
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __sub__(self, other):
+        if type(other) is Value:
+            return _node(self.data - other.data, (self, other), (1.0, -1.0), "-")
+        if isinstance(other, Real):
+            return _node(self.data - other, (self,), (1.0,), "-")
+        return NotImplemented
+
+    def __rsub__(self, other):  # other - self
+        if isinstance(other, Real):
+            return _node(other - self.data, (self,), (-1.0,), "-")
+        return NotImplemented
+
+    def __neg__(self) -> Value:
+        return _node(-self.data, (self,), (-1.0,), "neg")
+
+    def __truediv__(self, other):
+        if type(other) is Value:
+            b = other.data
+            if b == 0.0:
+                raise ZeroDivisionError(f"division by zero: {self.data!r} / Value(0.0)")
+            return _node(self.data / b, (self, other), (1.0 / b, -self.data / (b * b)), "/")
+        if isinstance(other, Real):
+            if other == 0:
+                raise ZeroDivisionError(f"division by zero: Value({self.data!r}) / 0")
+            return _node(self.data / other, (self,), (1.0 / other,), "/")
+        return NotImplemented
+
+    def __rtruediv__(self, other):  # other / self
+        if not isinstance(other, Real):
+            return NotImplemented
+        b = self.data
+        if b == 0.0:
+            raise ZeroDivisionError(f"division by zero: {other!r} / Value(0.0)")
+        return _node(other / b, (self,), (-other / (b * b),), "/")
+
+    def __pow__(self, k):
+        if isinstance(k, Value):
+            raise TypeError("Value ** Value is not supported; write (k * x.log()).exp() for x**k")
+        if isinstance(k, bool) or not isinstance(k, Real):
+            return NotImplemented
+        x = self.data
+        if x < 0.0 and k != int(k):
+            raise _domain_error("pow", x, f"a negative base to the non-integer power {k!r}")
+        if x == 0.0 and k < 1 and k != 0:  # 0**k or its slope k*0**(k-1) is infinite
+            raise ZeroDivisionError(f"Value(0.0) ** {k!r}: infinite value or slope at zero")
+        slope = k * x ** (k - 1) if k != 0 else 0.0
+        return _node(x**k, (self,), (slope,), f"**{k:g}")
+
+    def __rpow__(self, base):
+        raise TypeError("number ** Value is not supported; write (x * math.log(a)).exp() for a**x")
+
+    # ---- functions of one value
+    def exp(self) -> Value:
+        try:
+            e = math.exp(self.data)
+        except OverflowError:
+            raise OverflowError(f"exp({self.data!r}) overflows a float (largest is ~exp(709))") from None
+        return _node(e, (self,), (e,), "exp")
+
+    def log(self) -> Value:
+        x = self.data
+        if x <= 0.0:
+            raise _domain_error("log", x, "log needs a positive number")
+        return _node(math.log(x), (self,), (1.0 / x,), "log")
+
+    def sqrt(self) -> Value:
+        x = self.data
+        if x <= 0.0:  # at 0 the derivative 1/(2√x) is infinite
+            raise _domain_error("sqrt", x, "sqrt needs a positive number (its slope at 0 is infinite)")
+        s = math.sqrt(x)
+        return _node(s, (self,), (0.5 / s,), "sqrt")
+
+    def tanh(self) -> Value:
+        t = math.tanh(self.data)
+        return _node(t, (self,), (1.0 - t * t,), "tanh")
+
+    def sigmoid(self) -> Value:
+        x = self.data
+        if x >= 0.0:
+            s = 1.0 / (1.0 + math.exp(-x))
+        else:  # the same value, written so exp cannot overflow
+            e = math.exp(x)
+            s = e / (1.0 + e)
+        return _node(s, (self,), (s * (1.0 - s),), "σ")
+
+    def relu(self) -> Value:
+        x = self.data
+        return _node(x if x > 0.0 else 0.0, (self,), (1.0 if x > 0.0 else 0.0,), "relu")
+
+    # ---- n-ary operations: one node for many inputs
+    @staticmethod
+    def sum(terms: Iterable[Value | float]) -> Value:
+        """x_1 + … + x_m as one node (numbers among the terms are constants).
+
+        >>> Value.sum([Value(1.0), 2.0, Value(3.0)]).data
+        6.0
+        """
+        nodes, const = [], 0.0
+        for t in terms:
+            if type(t) is Value:
+                nodes.append(t)
+            else:
+                const += _number(t, "Value.sum")
+        total = math.fsum([const] + [t.data for t in nodes])
+        return _node(total, tuple(nodes), (1.0,) * len(nodes), "Σ")
+
+    @staticmethod
+    def dot(weights: Iterable[Value], xs: Iterable[Value | float], bias: Value | None = None) -> Value:
+        """Σ_i w_i x_i (+ b) as one node: a neuron's weighted sum.
+
+        ∂/∂w_i = x_i and ∂/∂x_i = w_i (x_i may be plain numbers: then only w_i is an input).
+
+        >>> w = [Value(2.0), Value(-1.0)]
+        >>> Value.dot(w, [3.0, 4.0], bias=Value(0.5)).data
+        2.5
+        """
+        ws, xs = list(weights), list(xs)
+        if len(ws) != len(xs):
+            raise ValueError(f"Value.dot: {len(ws)} weights but {len(xs)} inputs")
+        inputs, local, total = list(ws), [], 0.0
+        xvals = []
+        for w, x in zip(ws, xs):
+            xd = x.data if type(x) is Value else _number(x, "Value.dot")
+            xvals.append(xd)
+            total += w.data * xd
+        local.extend(xvals)
+        for w, x in zip(ws, xs):
+            if type(x) is Value:
+                inputs.append(x)
+                local.append(w.data)
+        if bias is not None:
+            inputs.append(bias)
+            local.append(1.0)
+            total += bias.data
+        return _node(total, tuple(inputs), tuple(local), "Σw·x+b" if bias is not None else "Σw·x")
+
+    # ---- reverse mode
+    def backward(self) -> None:
+        """Add d(self)/d(node) to `node.grad` for every node this Value depends on.
+
+        Gradients accumulate across calls, as in PyTorch and micrograd: call `zero_grad`
+        (or `Module.zero_grad()`) to start fresh. Each call computes its own pass and adds
+        it, so calling twice gives exactly twice the gradient. Raises FloatingPointError
+        if a value or gradient in the graph is NaN or infinite.
+        """
+        order = topological_order(self)
+        self._g = 1.0
+        bad = 0.0  # becomes NaN if any value or gradient is NaN or ±inf (x * 0.0 is NaN then)
+        for v in reversed(order):
+            g = v._g
+            v.grad += g
+            bad += (v.data + g) * 0.0
+            for child, d in zip(v.inputs, v.local_grads):
+                child._g += d * g
+        if bad != bad:
+            _raise_non_finite(order)
+
+
+def _number(x, where: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, Real):
+        raise TypeError(f"{where} needs Values or real numbers, got {type(x).__name__}: {x!r}")
+    return float(x)
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node `root` depends on, each after all of its inputs (iterative DFS, no recursion).
+
+    Also resets each node's per-pass gradient accumulator used by `backward()`.
+    """
+    global _pass
+    _pass += 1
+    mark, order, stack = _pass, [], [root]
+    append, pop, push = order.append, stack.pop, stack.append
+    while stack:
+        v = pop()
+        if v is None:  # sentinel: every input of the node below it is already placed
+            append(pop())
+        elif v._mark != mark:
+            v._mark, v._g = mark, 0.0
+            push(v)
+            push(None)
+            stack.extend(v.inputs)
+    return order
+
+
+def zero_grad(root: Value) -> None:
+    """Set `grad` to 0 for `root` and every node it depends on."""
+    for v in topological_order(root):
+        v.grad = 0.0
+
+
+def _raise_non_finite(order: list[Value]) -> None:
+    for v in order:  # inputs first: name the earliest offending node
+        if not (math.isfinite(v.data) and math.isfinite(v._g)):
+            name = v.label or v.op or "leaf"
+            raise FloatingPointError(
+                f"non-finite number in the graph at node {name!r} (data={v.data!r}, "
+                f"gradient this pass={v._g!r}); rescale the inputs or lower the learning rate"
+            )

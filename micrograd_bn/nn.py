@@ -1,0 +1,205 @@
+"""Neural-network building blocks on `Value`, named after PyTorch's `torch.nn`.
+
+Every module takes a *batch*: a list of rows (one row per example, a list of Values or
+numbers) and returns a batch. `Module` gives `parameters()`, `zero_grad()`, `train()`
+and `eval()`; child modules (attributes, or lists of them) follow their parent's mode.
+
+References: PyTorch `torch.nn` (names and initialisation); micrograd's `nn.py`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Callable, Iterator, Sequence
+
+from .engine import Value
+
+Batch = list[list[Value]]
+
+
+class Module:
+    """Base class: finds parameters and child modules among the attributes.
+
+    >>> net = Sequential(Linear(2, 3, seed=0), Tanh(), Linear(3, 1, seed=1))
+    >>> len(net.parameters()), net.eval().training
+    (13, False)
+    """
+
+    training: bool = True
+
+    def children(self) -> Iterator[Module]:
+        for value in vars(self).values():
+            items = value if isinstance(value, (list, tuple)) else [value]
+            yield from (m for m in items if isinstance(m, Module))
+
+    def parameters(self) -> list[Value]:
+        """The trainable Values of this module and its children, in a fixed order."""
+        params = []
+        for value in vars(self).values():
+            if isinstance(value, Value):
+                params.append(value)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    if isinstance(item, Value):
+                        params.append(item)
+                    elif isinstance(item, (list, tuple)):
+                        params.extend(v for v in item if isinstance(v, Value))
+                    elif isinstance(item, Module):
+                        params.extend(item.parameters())
+            elif isinstance(value, Module):
+                params.extend(value.parameters())
+        return params
+
+    def zero_grad(self) -> None:
+        """Reset the gradient of every parameter to 0 (gradients accumulate otherwise)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode here and in every child module; returns self."""
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Inference mode (`train(False)`): BatchNorm then uses its running statistics."""
+        return self.train(False)
+
+    def __call__(self, batch: Sequence) -> Batch:
+        return self.forward(batch)
+
+    def forward(self, batch: Sequence) -> Batch:
+        raise NotImplementedError
+
+
+def check_batch(batch: Sequence, features: int, where: str) -> None:
+    """Raise ValueError unless `batch` is a non-empty list of rows of `features` entries."""
+    if not isinstance(batch, (list, tuple)) or not batch:
+        raise ValueError(f"{where}: expected a non-empty batch (a list of rows), got {batch!r:.60}")
+    for i, row in enumerate(batch):
+        if not isinstance(row, (list, tuple)) or len(row) != features:
+            got = len(row) if isinstance(row, (list, tuple)) else type(row).__name__
+            raise ValueError(f"{where}: row {i} has {got} entries; expected {features} features per row")
+
+
+class Linear(Module):
+    """y = x Wᵀ + b, one fused node per output (`Value.dot`), as `torch.nn.Linear`.
+
+    Weights and bias start uniform in ±1/√in_features (PyTorch's default), drawn from
+    `random.Random(seed)`, so a seed fixes the network. `weight[j][i]` connects input i
+    to output j. `bias=False` drops b, as before BatchNorm (Sec. 3.2: β takes its role).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, seed: int | None = None) -> None:
+        rng = random.Random(seed)
+        bound = 1.0 / math.sqrt(in_features)
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = [[Value(rng.uniform(-bound, bound)) for _ in range(in_features)] for _ in range(out_features)]
+        self.bias = [Value(rng.uniform(-bound, bound)) for _ in range(out_features)] if bias else None
+
+    def forward(self, batch: Sequence) -> Batch:
+        check_batch(batch, self.in_features, "Linear")
+        bias = self.bias or [None] * self.out_features
+        return [[Value.dot(w, row, b) for w, b in zip(self.weight, bias)] for row in batch]
+
+
+class _Elementwise(Module):
+    fn: Callable[[Value], Value]
+
+    def forward(self, batch: Sequence) -> Batch:
+        return [[type(self).fn(x) for x in row] for row in batch]
+
+
+class Tanh(_Elementwise):
+    fn = Value.tanh
+
+
+class Sigmoid(_Elementwise):
+    fn = Value.sigmoid
+
+
+class ReLU(_Elementwise):
+    fn = Value.relu
+
+
+ACTIVATIONS: dict[str, type[Module]] = {"tanh": Tanh, "sigmoid": Sigmoid, "relu": ReLU}
+
+
+class Sequential(Module):
+    """Apply modules one after another."""
+
+    def __init__(self, *layers: Module) -> None:
+        self.layers = list(layers)
+
+    def forward(self, batch: Sequence) -> Batch:
+        for layer in self.layers:
+            batch = layer(batch)
+        return batch
+
+
+class MLP(Sequential):
+    """A multi-layer perceptron: Linear → [norm] → activation for each hidden layer.
+
+    `norm`, if given, is a layer class called with the width (e.g. `BatchNorm1d`);
+    it then stands between each hidden Linear and its activation, and the hidden
+    Linear drops its bias (Sec. 3.2). The last layer is linear.
+
+    >>> net = MLP([2, 4, 1], activation="sigmoid", seed=0)
+    >>> len(net([[0.5, -1.0], [1.0, 2.0]]))
+    2
+    """
+
+    def __init__(
+        self, sizes: Sequence[int], activation: str = "tanh", norm: Callable[[int], Module] | None = None, seed: int = 0
+    ) -> None:
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        layers: list[Module] = []
+        for k, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+            last = k == len(sizes) - 2
+            layers.append(Linear(n_in, n_out, bias=last or norm is None, seed=seed * 1000 + k))
+            if not last:
+                if norm is not None:
+                    layers.append(norm(n_out))
+                layers.append(ACTIVATIONS[activation]())
+        super().__init__(*layers)
+
+
+def mse_loss(pred: Batch, target: Sequence[Sequence[float]]) -> Value:
+    """Mean of (pred − target)² over every entry (one Σ node)."""
+    if len(pred) != len(target):
+        raise ValueError(f"mse_loss: {len(pred)} predictions but {len(target)} targets")
+    terms = [(p - t) ** 2 for prow, trow in zip(pred, target) for p, t in zip(prow, trow, strict=True)]
+    return Value.sum(terms) / len(terms)
+
+
+def cross_entropy(logits: Batch, labels: Sequence[int]) -> Value:
+    """Mean over the batch of −log softmax(logits)[label], computed stably."""
+    if len(logits) != len(labels):
+        raise ValueError(f"cross_entropy: {len(logits)} rows of logits but {len(labels)} labels")
+    losses = []
+    for row, label in zip(logits, labels):
+        shift = max(z.data for z in row)  # a constant: softmax is unchanged by it
+        log_norm = Value.sum([(z - shift).exp() for z in row]).log()
+        losses.append(log_norm - (row[label] - shift))
+    return Value.sum(losses) / len(losses)
+
+
+class SGD:
+    """Plain stochastic gradient descent: p ← p − lr · ∂ℓ/∂p."""
+
+    def __init__(self, params: Sequence[Value], lr: float) -> None:
+        if not lr > 0:
+            raise ValueError(f"SGD: learning rate must be positive, got {lr!r}")
+        self.params, self.lr = list(params), lr
+
+    def step(self) -> None:
+        for p in self.params:
+            p.data -= self.lr * p.grad
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = 0.0

@@ -1,0 +1,111 @@
+"""The paper's closed-form Batch Normalization in NumPy (float64), independent of the engine.
+
+A second witness for the autodiff gradients: nothing here imports `micrograd_bn.engine`.
+Arrays are (m, C) — m examples, C features — and every statistic is per feature
+(axis 0). For convolutions, `to_columns` turns (N, C, H, W) into (N·H·W, C) (Sec. 3.2).
+
+References: Ioffe & Szegedy, arXiv 1502.03167: Alg. 1 (forward), Sec. 3 (the chain rule
+for the backward), Alg. 2 (inference); Santurkar et al., arXiv 1805.11604, Fact C.1
+(the compact ∂ℓ/∂x_i).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Array = np.ndarray
+
+
+def batch_mean(x: Array) -> Array:
+    """Per-feature mean (1/m) Σ x_i, summed exactly (math.fsum): 1e6 + noise keeps its digits."""
+    return np.array([math.fsum(col) for col in x.T]) / x.shape[0]
+
+
+def forward_train(x: Array, gamma: Array, beta: Array, eps: float) -> dict[str, Array]:
+    """Alg. 1: returns mean (μ_B), var (σ²_B, biased), x_hat (x̂) and y, each per feature.
+
+    >>> out = forward_train(np.array([[1.0], [2.0], [3.0]]), np.ones(1), np.zeros(1), 0.0)
+    >>> out["y"].ravel().round(4).tolist()
+    [-1.2247, 0.0, 1.2247]
+    """
+    mean = batch_mean(x)  # line 1: μ_B = (1/m) Σ x_i
+    var = batch_mean((x - mean) ** 2)  # line 2: σ²_B = (1/m) Σ (x_i − μ_B)², two-pass
+    x_hat = (x - mean) / np.sqrt(var + eps)  # line 3: x̂_i = (x_i − μ_B)/√(σ²_B + ε)
+    return {"mean": mean, "var": var, "x_hat": x_hat, "y": gamma * x_hat + beta}  # line 4: y_i = γx̂_i + β
+
+
+def forward_eval(x: Array, running_mean: Array, running_var: Array, gamma: Array, beta: Array, eps: float) -> Array:
+    """Alg. 2, line 11: y = γ/√(Var[x]+ε)·x + (β − γE[x]/√(Var[x]+ε))."""
+    scale = gamma / np.sqrt(running_var + eps)
+    return scale * x + (beta - scale * running_mean)
+
+
+def _centered(x: Array, eps: float) -> tuple[Array, Array, Array, Array]:
+    """x_i − μ_B, σ²_B, 1/√(σ²_B + ε) and x̂_i: Alg. 1, lines 1–3."""
+    xmu = x - batch_mean(x)
+    var = batch_mean(xmu**2)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    return xmu, var, inv_std, xmu * inv_std
+
+
+def backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
+    """Sec. 3's chain rule, one quantity per equation, given dy = ∂ℓ/∂y.
+
+    Returns dx_hat (∂ℓ/∂x̂_i), dvar (∂ℓ/∂σ²_B), dmean (∂ℓ/∂μ_B), dx (∂ℓ/∂x_i),
+    dgamma (∂ℓ/∂γ) and dbeta (∂ℓ/∂β).
+    """
+    m = x.shape[0]
+    xmu, var, inv_std, x_hat = _centered(x, eps)
+    dx_hat = dy * gamma
+    dvar = (dx_hat * xmu).sum(axis=0) * -0.5 * (var + eps) ** -1.5
+    dmean = (dx_hat * -inv_std).sum(axis=0) + dvar * (-2.0 * xmu).sum(axis=0) / m
+    dx = dx_hat * inv_std + dvar * 2.0 * xmu / m + dmean / m
+    return {
+        "dx_hat": dx_hat,
+        "dvar": dvar,
+        "dmean": dmean,
+        "dx": dx,
+        "dgamma": (dy * x_hat).sum(axis=0),
+        "dbeta": dy.sum(axis=0),
+    }
+
+
+def backward_compact(dy: Array, x: Array, gamma: Array, eps: float) -> Array:
+    """∂ℓ/∂x_i = γ / (m√(σ²_B+ε)) · (m ∂ℓ/∂y_i − Σ_j ∂ℓ/∂y_j − x̂_i Σ_j ∂ℓ/∂y_j x̂_j).
+
+    The same as `backward(...)["dx"]`: the Σ(x_i − μ_B) term of ∂ℓ/∂μ_B is zero.
+    """
+    m = x.shape[0]
+    _, _, inv_std, x_hat = _centered(x, eps)
+    return gamma * inv_std / m * (m * dy - dy.sum(axis=0) - x_hat * (dy * x_hat).sum(axis=0))
+
+
+def running_update(running: Array, batch_stat: Array, factor: float) -> Array:
+    """PyTorch's running statistics: (1 − factor)·running + factor·batch_stat."""
+    return (1.0 - factor) * running + factor * batch_stat
+
+
+def to_columns(x: Array) -> Array:
+    """(N, C, H, W) → (N·H·W, C): each feature map's values become one column (Sec. 3.2)."""
+    n, c, h, w = x.shape
+    return x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+
+
+def from_columns(cols: Array, shape: tuple[int, int, int, int]) -> Array:
+    """Undo `to_columns` for an (N, C, H, W) shape."""
+    n, c, h, w = shape
+    return cols.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+
+
+def forward_train_2d(x: Array, gamma: Array, beta: Array, eps: float) -> dict[str, Array]:
+    """Alg. 1 per feature map over m' = N·H·W values; x_hat and y keep the (N, C, H, W) shape."""
+    out = forward_train(to_columns(x), gamma, beta, eps)
+    return {**out, "x_hat": from_columns(out["x_hat"], x.shape), "y": from_columns(out["y"], x.shape)}
+
+
+def backward_2d(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
+    """Sec. 3's backward per feature map; dx_hat and dx keep the (N, C, H, W) shape."""
+    out = backward(to_columns(dy), to_columns(x), gamma, eps)
+    return {**out, "dx_hat": from_columns(out["dx_hat"], x.shape), "dx": from_columns(out["dx"], x.shape)}
