@@ -109,7 +109,7 @@ def compare(
     if by_torch is not None:
         witnesses["torch"] = by_torch
 
-    scales = _term_scales(xc, dyc, gamma, beta, eps)
+    scales = term_scales(xc, dyc, gamma, beta, eps)
     rows = []
     for key, symbol in QUANTITIES:
         row = Row(key, symbol, closed[key], scales[key])
@@ -208,7 +208,7 @@ def _torch(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, e
     return out, f"PyTorch {torch.__version__} (F.batch_norm, float64): gives y, ∂ℓ/∂x, ∂ℓ/∂γ, ∂ℓ/∂β"
 
 
-def _term_scales(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> dict[str, float]:
+def term_scales(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> dict[str, float]:
     """Sec. 3's equations with every factor replaced by its absolute value: the size of the
     terms each quantity sums, which bounds how much rounding can move it."""
     m = x.shape[0]

@@ -137,8 +137,11 @@ class Value:
             raise _domain_error("pow", x, f"a negative base to the non-integer power {k!r}")
         if x == 0.0 and k < 1 and k != 0:  # 0**k or its slope k*0**(k-1) is infinite
             raise ZeroDivisionError(f"Value(0.0) ** {k!r}: infinite value or slope at zero")
-        slope = k * x ** (k - 1) if k != 0 else 0.0
-        return _node(x**k, (self,), (slope,), f"**{k:g}")
+        try:
+            slope = k * x ** (k - 1) if k != 0 else 0.0
+            return _node(x**k, (self,), (slope,), f"**{k:g}")
+        except OverflowError:
+            raise OverflowError(f"Value({x!r}) ** {k!r} overflows a float") from None
 
     def __rpow__(self, base):
         raise TypeError("number ** Value is not supported; write (x * math.log(a)).exp() for a**x")

@@ -1,0 +1,9 @@
+"""Hypothesis profiles: 'ci' (when CI is set) tries more examples; neither has a deadline."""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("ci", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, max_examples=30)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")

@@ -1,0 +1,67 @@
+"""compare: the four-witness report (data and table), and that it can fail."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from micrograd_bn import compare as cmp
+
+
+def test_all_witnesses_agree_and_rows_name_the_papers_quantities():
+    result = cmp.compare(batch=6, features=2, seed=3)
+    assert result.ok
+    assert [r.symbol for r in result.rows] == [s for _, s in cmp.QUANTITIES]
+    for row in result.rows:
+        assert row.rel_error["autodiff"] <= cmp.TOLERANCE["autodiff"]
+        assert row.values["autodiff"].shape == row.closed_form.shape
+
+
+def test_table_lists_every_quantity_and_verdict():
+    table = cmp.format_table(cmp.compare(batch=4, features=1, seed=0))
+    for symbol in ("∂ℓ/∂x̂_i", "∂ℓ/∂σ²_B", "∂ℓ/∂μ_B", "∂ℓ/∂x_i", "∂ℓ/∂γ", "∂ℓ/∂β"):
+        assert symbol in table
+    assert "all witnesses agree" in table and "FAIL" not in table
+
+
+def test_spatial_uses_per_feature_map_statistics():
+    result = cmp.compare(batch=2, features=2, seed=1, spatial=(2, 2))
+    assert result.ok and result.x.shape == (8, 2)  # m' = N·H·W = 8 per channel
+
+
+def test_checker_reports_a_wrong_gradient(monkeypatch):
+    # tinygrad's lesson: prove the checker can fail. Break the closed form's ∂ℓ/∂σ²_B sign.
+    real = cmp.reference.backward
+
+    def wrong(dy, x, gamma, eps):
+        out = real(dy, x, gamma, eps)
+        return {**out, "dvar": -out["dvar"]}
+
+    monkeypatch.setattr(cmp.reference, "backward", wrong)
+    result = cmp.compare(batch=5, features=2, seed=0)
+    assert not result.ok
+    assert [r.symbol for r in result.rows if not r.ok] == ["∂ℓ/∂σ²_B"]
+    assert "SOME WITNESSES DISAGREE" in cmp.format_table(result)
+
+
+def test_without_torch_the_column_is_left_out(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # import torch now raises ImportError
+    result = cmp.compare(batch=3, features=1, seed=0)
+    assert all("torch" not in r.values for r in result.rows)
+    assert "not installed" in result.torch_note and result.ok
+
+
+def test_torch_witness_when_installed():
+    pytest.importorskip("torch", reason="PyTorch not installed: its cross-check is optional")
+    result = cmp.compare(batch=5, features=3, seed=2)
+    assert {"y", "dx", "dgamma", "dbeta"} == {r.key for r in result.rows if "torch" in r.values}
+    assert result.ok
+
+
+def test_given_inputs_are_used():
+    x = np.array([[1.0], [2.0], [3.0]])
+    dy = np.array([[1.0], [0.0], [0.0]])
+    result = cmp.compare(x=x, dy=dy, gamma=np.ones(1), beta=np.zeros(1), eps=1e-5)
+    dx = next(r for r in result.rows if r.key == "dx")
+    want = [0.2041317996979287, -0.40824522863613005, 0.2041134289382015]  # shared/reference, pitfalls
+    assert dx.values["autodiff"].ravel() == pytest.approx(want, rel=1e-12)
