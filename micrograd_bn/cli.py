@@ -37,7 +37,8 @@ def _shape(text: str) -> tuple[int, int]:
 def _compare(args: argparse.Namespace) -> int:
     from .compare import compare, format_table
 
-    result = compare(args.batch, args.features, args.seed, args.eps, spatial=args.spatial)
+    momentum = None if args.momentum.lower() == "none" else float(args.momentum)
+    result = compare(args.batch, args.features, args.seed, args.eps, momentum, spatial=args.spatial)
     print(format_table(result))
     return 0 if result.ok else 1
 
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--features", type=_positive_int, default=3, help="features or channels C (default 3)")
     p.add_argument("--seed", type=int, default=0, help="random seed for x, dy, γ, β (default 0)")
     p.add_argument("--eps", type=float, default=1e-5, help="ε in √(σ²_B + ε) (default 1e-5)")
+    p.add_argument("--momentum", default="0.1", help="running-statistics momentum, or None (default 0.1)")
     p.add_argument("--spatial", type=_shape, default=None, metavar="HxW", help="use BatchNorm2d on (N, C, H, W)")
     p.set_defaults(run=_compare)
 

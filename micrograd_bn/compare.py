@@ -36,6 +36,8 @@ QUANTITIES = (
     ("dx", "∂ℓ/∂x_i"),
     ("dgamma", "∂ℓ/∂γ"),
     ("dbeta", "∂ℓ/∂β"),
+    ("running_mean", "running_mean (E[x])"),
+    ("running_var", "running_var (Var[x])"),
 )
 
 
@@ -76,6 +78,7 @@ def compare(
     features: int = 3,
     seed: int = 0,
     eps: float = 1e-5,
+    momentum: float | None = 0.1,
     spatial: tuple[int, int] | None = None,
     x: np.ndarray | None = None,
     dy: np.ndarray | None = None,
@@ -85,7 +88,8 @@ def compare(
     """Compare BatchNorm's gradients from the four witnesses; returns the data behind the table.
 
     Random x, dy, γ, β are drawn from `seed` unless given (x and dy as (N, C), or
-    (N, C, H, W) with `spatial=(H, W)` for BatchNorm2d).
+    (N, C, H, W) with `spatial=(H, W)` for BatchNorm2d). Two more rows check the running
+    statistics after this one training step with `momentum` (Alg. 2 as PyTorch keeps it).
 
     >>> result = compare(batch=4, features=2, seed=0)
     >>> result.ok, [r.symbol for r in result.rows][:3]
@@ -100,12 +104,20 @@ def compare(
     cols = reference.to_columns if x.ndim == 4 else np.asarray
     xc, dyc = cols(x), cols(dy)
 
-    closed = {**reference.backward(dyc, xc, gamma, eps), "y": reference.forward_train(xc, gamma, beta, eps)["y"]}
+    fwd = reference.forward_train(xc, gamma, beta, eps)
+    m = xc.shape[0]
+    factor = 1.0 if momentum is None else momentum  # momentum=None averages: after one batch, factor 1
+    closed = {
+        **reference.backward(dyc, xc, gamma, eps),
+        "y": fwd["y"],
+        "running_mean": reference.running_update(np.zeros(features), fwd["mean"], factor),
+        "running_var": reference.running_update(np.ones(features), fwd["var"] * m / (m - 1), factor),
+    }
     witnesses = {
-        "autodiff": _autodiff(x, dy, gamma, beta, eps),
+        "autodiff": _autodiff(x, dy, gamma, beta, eps, momentum),
         "finite diff": _finite_differences(xc, dyc, gamma, beta, eps),
     }
-    by_torch, torch_note = _torch(x, dy, gamma, beta, eps)
+    by_torch, torch_note = _torch(x, dy, gamma, beta, eps, momentum)
     if by_torch is not None:
         witnesses["torch"] = by_torch
 
@@ -123,10 +135,10 @@ def compare(
     return Comparison(rows, xc, dyc, gamma, beta, eps, torch_note)
 
 
-def _autodiff(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> dict:
+def _autodiff(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, momentum) -> dict:
     """Build the layer on Values, backpropagate ℓ = Σ y·dy, read grads off the labelled nodes."""
     c = x.shape[1]
-    layer = (BatchNorm2d if x.ndim == 4 else BatchNorm1d)(c, eps=eps)
+    layer = (BatchNorm2d if x.ndim == 4 else BatchNorm1d)(c, eps=eps, momentum=momentum)
     for k in range(c):
         layer.weight[k].data, layer.bias[k].data = float(gamma[k]), float(beta[k])
     inputs = _nested(x.tolist(), Value)
@@ -142,6 +154,8 @@ def _autodiff(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray
         "dx": col([[v.grad for v in n.x] for n in layer.last]),
         "dgamma": np.array([g.grad for g in layer.weight]),
         "dbeta": np.array([b.grad for b in layer.bias]),
+        "running_mean": np.array(layer.running_mean),
+        "running_var": np.array(layer.running_var),
     }
 
 
@@ -191,7 +205,7 @@ def _finite_differences(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: 
     }
 
 
-def _torch(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> tuple:
+def _torch(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, momentum) -> tuple:
     """PyTorch's own batch_norm kernel in float64, where torch is installed."""
     try:
         import torch
@@ -200,12 +214,16 @@ def _torch(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, e
     xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     g = torch.tensor(gamma, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(beta, dtype=torch.float64, requires_grad=True)
-    y = torch.nn.functional.batch_norm(xt, None, None, g, b, training=True, eps=eps)
+    c = x.shape[1]
+    running_mean, running_var = torch.zeros(c, dtype=torch.float64), torch.ones(c, dtype=torch.float64)
+    factor = 1.0 if momentum is None else momentum  # what nn.BatchNorm uses on its first batch
+    y = torch.nn.functional.batch_norm(xt, running_mean, running_var, g, b, training=True, momentum=factor, eps=eps)
     (y * torch.tensor(dy, dtype=torch.float64)).sum().backward()
     cols = reference.to_columns if x.ndim == 4 else np.asarray
     out = {"y": cols(y.detach().numpy()), "dx": cols(xt.grad.numpy())}
-    out.update(dgamma=g.grad.numpy(), dbeta=b.grad.numpy())
-    return out, f"PyTorch {torch.__version__} (F.batch_norm, float64): gives y, ∂ℓ/∂x, ∂ℓ/∂γ, ∂ℓ/∂β"
+    out.update(dgamma=g.grad.numpy(), dbeta=b.grad.numpy(), running_mean=running_mean.numpy())
+    out["running_var"] = running_var.numpy()
+    return out, f"PyTorch {torch.__version__} (F.batch_norm, float64): gives y, ∂ℓ/∂x, ∂ℓ/∂γ, ∂ℓ/∂β, running stats"
 
 
 def term_scales(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> dict[str, float]:
@@ -227,6 +245,8 @@ def term_scales(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarr
         "dx": dx_hat * inv_std + dvar * 2.0 * xmu / m + dmean / m,
         "dgamma": a(dy * xmu * inv_std).sum(axis=0),
         "dbeta": a(dy).sum(axis=0),
+        "running_mean": a(reference.batch_mean(x)),  # (1 − f)·0 + f·μ_B
+        "running_var": np.maximum(var * m / (m - 1), 1.0),  # (1 − f)·1 + f·m/(m−1)·σ²_B
     }
     return {k: float(np.max(v)) for k, v in terms.items()}
 

@@ -55,3 +55,10 @@ def test_console_script_help():
         [sys.executable, "-m", "micrograd_bn.cli", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "compare" in out and "demo" in out
+
+
+def test_compare_momentum_option(capsys):
+    assert cli.main(["compare", "--batch", "3", "--features", "1", "--momentum", "None"]) == 0
+    assert "running_var" in capsys.readouterr().out
+    assert cli.main(["compare", "--momentum", "2"]) == 2
+    assert "momentum must be in [0, 1]" in capsys.readouterr().err

@@ -54,7 +54,7 @@ def test_without_torch_the_column_is_left_out(monkeypatch):
 def test_torch_witness_when_installed():
     pytest.importorskip("torch", reason="PyTorch not installed: its cross-check is optional")
     result = cmp.compare(batch=5, features=3, seed=2)
-    assert {"y", "dx", "dgamma", "dbeta"} == {r.key for r in result.rows if "torch" in r.values}
+    assert {"y", "dx", "dgamma", "dbeta", "running_mean", "running_var"} == {r.key for r in result.rows if "torch" in r.values}
     assert result.ok
 
 
@@ -65,3 +65,15 @@ def test_given_inputs_are_used():
     dx = next(r for r in result.rows if r.key == "dx")
     want = [0.2041317996979287, -0.40824522863613005, 0.2041134289382015]  # shared/reference, pitfalls
     assert dx.values["autodiff"].ravel() == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("momentum", [0.1, 0.5, None])
+def test_running_statistics_rows(momentum):
+    result = cmp.compare(batch=4, features=2, seed=5, momentum=momentum)
+    rows = {r.key: r for r in result.rows}
+    x = result.x
+    factor = 1.0 if momentum is None else momentum
+    assert rows["running_mean"].values["autodiff"] == pytest.approx(factor * x.mean(axis=0), rel=1e-14)
+    want_var = (1 - factor) + factor * x.var(axis=0, ddof=1)  # unbiased, as PyTorch
+    assert rows["running_var"].values["autodiff"] == pytest.approx(want_var, rel=1e-14)
+    assert rows["running_var"].ok
