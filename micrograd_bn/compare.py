@@ -104,8 +104,10 @@ def compare(
     cols = reference.to_columns if x.ndim == 4 else np.asarray
     xc, dyc = cols(x), cols(dy)
 
-    fwd = reference.forward_train(xc, gamma, beta, eps)
     m = xc.shape[0]
+    if m < 2:
+        raise ValueError(f"compare: expected more than 1 value per channel for batch statistics, got {m}")
+    fwd = reference.forward_train(xc, gamma, beta, eps)
     factor = 1.0 if momentum is None else momentum  # momentum=None averages: after one batch, factor 1
     closed = {
         **reference.backward(dyc, xc, gamma, eps),
