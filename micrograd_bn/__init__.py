@@ -1,8 +1,10 @@
 """micrograd_bn: Batch Normalization (Ioffe & Szegedy, 2015) on a scalar autodiff engine."""
 
 from .batchnorm import BatchNorm1d, BatchNorm2d
+from .drawing import draw, render
 from .engine import Value, topological_order, zero_grad
 from .nn import MLP, SGD, Linear, Module, ReLU, Sequential, Sigmoid, Tanh, cross_entropy, mse_loss
+from .trace import backward_steps
 
 __all__ = [
     "MLP",
@@ -16,8 +18,11 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "Value",
+    "backward_steps",
     "cross_entropy",
+    "draw",
     "mse_loss",
+    "render",
     "topological_order",
     "zero_grad",
 ]

@@ -177,6 +177,31 @@ class _BatchNorm(Module):
             out.append(_labelled(y if isinstance(y, Value) else Value(y), f"y{_i(i)}{s}"))
         return out
 
+    def graph_groups(self) -> dict[str, list[Value]]:
+        """Alg. 1's steps as {cluster label: nodes}, from the last training forward, for `draw(groups=...)`.
+
+        >>> bn = BatchNorm1d(1); y = bn([[1.0], [2.0], [4.0]])
+        >>> for name, nodes in bn.graph_groups().items():
+        ...     print(f"{name} ({len(nodes)} nodes)")
+        Alg. 1 line 1: mini-batch mean μ_B (2 nodes)
+        Alg. 1 line 2: mini-batch variance σ²_B (8 nodes)
+        Alg. 1 line 3: normalize x̂_i (5 nodes)
+        Alg. 1 line 4: scale and shift y_i = γx̂_i + β (8 nodes)
+        """
+        if not self.last:
+            raise ValueError(f"{type(self).__name__}.graph_groups(): no Alg. 1 graph yet; call it in training mode")
+        groups: dict[str, list[Value]] = {}
+        for k, n in enumerate(self.last):
+            s = self._suffix[k]
+            total = n.var.inputs[0]  # Σ_i (x_i − μ_B)², whose inputs are the squared deviations
+            groups[f"Alg. 1 line 1: mini-batch mean μ_B{s}"] = [n.mean.inputs[0], n.mean]  # Σ_i x_i, then ÷ m
+            groups[f"Alg. 1 line 2: mini-batch variance σ²_B{s}"] = [*n.deviation, *total.inputs, total, n.var]
+            groups[f"Alg. 1 line 3: normalize x̂_i{s}"] = [n.std.inputs[0], n.std, *n.x_hat]  # σ²_B + ε, √, ÷
+            if self.affine:
+                scale_shift = [self.weight[k], self.bias[k], *(y.inputs[0] for y in n.y), *n.y]  # γ, β, γx̂_i, y_i
+                groups[f"Alg. 1 line 4: scale and shift y_i = γx̂_i + β{s}"] = scale_shift
+        return groups
+
 
 def _check_entry(x: Any, where: str) -> None:
     if type(x) is not Value and (isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x)):

@@ -9,6 +9,7 @@ micrograd-bn demo NAME                                  run one of the paper's d
 from __future__ import annotations
 
 import argparse
+import random
 import runpy
 import sys
 from collections.abc import Sequence
@@ -43,6 +44,49 @@ def _compare(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _batchnorm_loss(batch: int, features: int, seed: int):
+    """BatchNorm1d on a random (N, C) batch and ℓ = Σ_i y_i·dy_i with a random dy; returns (ℓ, layer)."""
+    from .batchnorm import BatchNorm1d
+    from .engine import Value
+
+    rng = random.Random(seed)
+    layer = BatchNorm1d(features)
+    x = [[Value(rng.gauss(0.0, 1.0)) for _ in range(features)] for _ in range(batch)]
+    y = layer(x)
+    for n in layer.last:  # name each x_i as the layer names x_i − μ_B
+        for xi, dev in zip(n.x, n.deviation):
+            xi.label = dev.label.removesuffix("−μ_B")
+    loss = Value.dot([v for row in y for v in row], [rng.gauss(0.0, 1.0) for _ in range(batch * features)])
+    loss.label = "ℓ"
+    return loss, layer
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from .drawing import draw, render
+    from .trace import backward_steps, write_frames, write_html
+
+    fmt = args.format or Path(args.out).suffix.lstrip(".")
+    loss, layer = _batchnorm_loss(args.batch, args.features, args.seed)
+    steps = list(backward_steps(loss))  # the same gradients as loss.backward(), kept for --frames/--html
+    options = {"groups": layer.graph_groups(), "max_nodes": args.max_nodes, "digits": args.digits}
+    graph = draw(loss, grad_view=args.grad_view, **options)
+    print(f"wrote {render(graph, args.out, fmt)}")
+    if args.html:
+        print(f"wrote {write_html(steps, args.html, **options)}")
+    if args.frames:
+        frames = write_frames(steps, args.frames, fmt, grad_view=args.grad_view, **options)
+        print(f"wrote {len(frames)} frames to {args.frames}")
+    return 0
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from .trace import backward_steps, format_steps
+
+    loss, _ = _batchnorm_loss(args.batch, args.features, args.seed)
+    print(format_steps(backward_steps(loss), digits=args.digits))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     names = sorted(p.stem for p in DEMOS_DIR.glob("*.py") if not p.stem.startswith("_"))
     if args.name not in names:
@@ -52,6 +96,13 @@ def _demo(args: argparse.Namespace) -> int:
     sys.argv = [str(DEMOS_DIR / f"{args.name}.py"), *args.demo_args]
     runpy.run_path(sys.argv[0], run_name="__main__")
     return 0
+
+
+def _add_batch_options(p: argparse.ArgumentParser, batch: int, features: int) -> None:
+    p.add_argument("--batch", type=_positive_int, default=batch, help=f"batch size N (default {batch})")
+    p.add_argument("--features", type=_positive_int, default=features, help=f"features C (default {features})")
+    p.add_argument("--seed", type=int, default=0, help="random seed for x and dy (default 0)")
+    p.add_argument("--digits", type=_positive_int, default=4, help="significant digits shown (default 4)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spatial", type=_shape, default=None, metavar="HxW", help="use BatchNorm2d on (N, C, H, W)")
     p.set_defaults(run=_compare)
 
+    p = sub.add_parser("graph", help="render BatchNorm1d's graph after backward, with Alg. 1's steps as clusters")
+    _add_batch_options(p, batch=4, features=1)
+    p.add_argument("--out", default="batchnorm.svg", help="image file (default batchnorm.svg)")
+    p.add_argument("--format", choices=("svg", "png", "pdf"), help="image format (default: from --out's suffix)")
+    p.add_argument("--frames", metavar="DIR", help="also write one image per backward step into DIR")
+    p.add_argument("--html", metavar="PAGE", help="also write a page stepping through the backward pass")
+    p.add_argument("--grad-view", action="store_true", help="colour nodes and widen edges by |gradient|")
+    p.add_argument("--max-nodes", type=_positive_int, default=500, help="refuse larger graphs (default 500)")
+    p.set_defaults(run=_graph)
+
+    p = sub.add_parser("trace", help="print a BatchNorm1d backward pass step by step")
+    _add_batch_options(p, batch=3, features=1)
+    p.set_defaults(run=_trace)
+
     p = sub.add_parser("demo", help="run a demo from demos/ (e.g. figure1, learning_rates)")
     p.add_argument("name", help="the demo's file name without .py")
     p.add_argument("demo_args", nargs=argparse.REMAINDER, help="passed on to the demo (e.g. --quick --out DIR)")
@@ -80,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except ValueError as err:  # bad input: one clear line, no traceback
+    except (ValueError, OSError) as err:  # bad input, an unwritable path, no `dot`: one clear line, no traceback
         print(f"micrograd-bn {args.command}: {err}", file=sys.stderr)
         return 2
 

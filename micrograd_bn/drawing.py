@@ -1,0 +1,294 @@
+"""Draw a Value graph with Graphviz: one record per Value, one small node per operation.
+
+Each Value is a record showing its label (the paper's symbol where set: "μ_B", "x̂₁"),
+`data` and `grad`; each operation (`op`) is a small oval between its inputs and its
+result, so edges follow the forward data flow, left to right. Callers may group nodes
+into labelled clusters (`BatchNorm1d.graph_groups()` gives Alg. 1's steps), collapse a
+whole module into one box (`module_nodes`), and colour nodes and edges by |grad|.
+Reads only the engine's public attributes: data, grad, inputs, local_grads, op, label.
+
+References: A. Karpathy, micrograd's `trace_graph` notebook (2020); Ioffe & Szegedy,
+arXiv 1502.03167, Alg. 1; Graphviz's DOT language (record shapes, clusters).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import graphviz
+
+from .engine import Value, topological_order
+
+FORMATS = ("svg", "png", "pdf", "dot", "json")  # dot: the DOT source (no Graphviz needed); json: the layout
+NOT_COMPUTED = "grad: not computed"
+_RECORD_SPECIAL = re.compile(r'([\\{}|<>"])')
+_FILL, _LEAF_FILL = "white", "#e8f0fe"  # inputs and parameters
+_CLUSTER_FILLS = ("#f4f6fb", "#f7f4fb", "#f3faf5", "#fbf8f0", "#fbf3f3")
+_LOW, _HIGH = (255, 247, 236), (241, 105, 19)  # |grad| = 0 … max: pale to strong orange
+
+
+def draw(
+    root: Value,
+    *,
+    groups: Mapping[str, Iterable[Value]] | None = None,
+    collapse: Mapping[str, Iterable[Value]] | None = None,
+    grads: bool | Mapping[Value, float] | None = None,
+    digits: int = 4,
+    grad_view: bool = False,
+    highlight: Iterable[Value] = (),
+    max_nodes: int = 500,
+) -> graphviz.Digraph:
+    """The graph of every Value `root` depends on, as a `graphviz.Digraph` (rankdir LR).
+
+    - `groups`: {cluster label: Values}, each drawn inside a labelled box.
+    - `collapse`: {name: Values}, all drawn as one box, with edges in and out.
+    - `grads`: `None` (auto) shows `.grad` if any node's grad is non-zero, else
+      "grad: not computed" (`.grad` starts at 0.0 and `backward()` always adds 1 to the
+      root's, so an all-zero graph has had no backward since its last `zero_grad`);
+      `True` always shows `.grad`; `False` leaves the grad row out; a mapping
+      {Value: gradient} shows those and "not computed" for the rest.
+    - `grad_view`: fill nodes and widen edges by |gradient| (|local grad × upstream| on
+      the edges into an operation) to see where gradient flows.
+    - `highlight`: Values drawn with a thick red outline.
+    - `max_nodes`: ValueError, before Graphviz runs, if more nodes would be drawn.
+
+    Value number i of `topological_order(root)` is DOT node `v{i}`, its operation `v{i}op`.
+    In Jupyter the returned Digraph displays inline; `render` writes it to a file.
+
+    >>> a = Value(3.0, "a"); b = a * a
+    >>> g = draw(b)
+    >>> g.source.count("shape=record"), g.source.count("-> v1op"), NOT_COMPUTED in g.source
+    (2, 2, True)
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw() needs a Value as its root, got {type(root).__name__}: {root!r:.60}")
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
+        raise ValueError(f"digits must be a positive int, got {digits!r}")
+    order = topological_order(root)
+    names = node_names(order)
+    boxes, clusters = _membership(collapse, "collapse"), _membership(groups, "groups")
+    box_sizes = Counter(boxes[id(v)] for v in order if id(v) in boxes)
+    drawn = [v for v in order if id(v) not in boxes]
+    count = len(drawn) + sum(1 for v in drawn if v.op or v.inputs) + len(box_sizes)
+    if count > max_nodes:
+        raise ValueError(
+            f"the graph would draw {count} nodes ({len(order)} Values), more than max_nodes={max_nodes}; "
+            "collapse modules into boxes (draw(root, collapse={'BatchNorm1d': module_nodes(inputs, outputs)})) "
+            "or raise max_nodes"
+        )
+    shown = _shown_grads(order, grads)
+    if grad_view and not shown:
+        raise ValueError("grad_view needs gradients: call backward() first (or pass grads=)")
+    known = shown or {}
+    # The colour scales: the largest |gradient| of a node, and of a term local grad × upstream grad.
+    top = max((abs(known[id(v)]) for v in drawn if id(v) in known), default=0.0) or 1.0
+    top_term = max((abs(d * known[id(v)]) for v in drawn if id(v) in known for d in v.local_grads), default=0.0) or 1.0
+
+    def flow(r: float) -> dict[str, str]:  # the look of an edge carrying a share r of the largest gradient
+        return {"penwidth": f"{0.6 + 4.4 * r:.2f}", "color": _ramp(max(r, 0.25))} if grad_view else {}
+
+    graph = graphviz.Digraph(
+        graph_attr={"rankdir": "LR", "fontname": "DejaVu Sans", "nodesep": "0.15", "ranksep": "0.3"},
+        node_attr={"fontname": "DejaVu Sans", "fontsize": "11"},
+        edge_attr={"arrowsize": "0.6"},
+    )
+    if grad_view:
+        graph.attr(
+            label=f"fill ∝ |grad| (max {format_number(top, digits)}); "
+            f"edge width ∝ |local grad × upstream grad| (max {format_number(top_term, digits)})",
+            labelloc="b",
+        )
+    subgraphs = {name: _cluster(k, name) for k, name in enumerate(dict.fromkeys(clusters.values()))}
+    box_names = {name: f"box{k}" for k, name in enumerate(box_sizes)}
+    for name, box in box_names.items():
+        graph.node(box, f"{name}\\n({box_sizes[name]} Values)", shape="box3d", style="filled", fillcolor="#dfe7f3")
+    source = {**names, **{i: box_names[name] for i, name in boxes.items()}}  # where a Value's edges start
+    marked, box_edges = {id(v) for v in highlight}, set()
+    for v in reversed(order):  # root first: Graphviz then stacks inputs x₁, x₂, … top to bottom
+        if id(v) in boxes:  # one edge into the box per outside source, however many wires
+            box = source[id(v)]
+            for tail in (source[id(u)] for u in v.inputs):
+                if tail != box and (tail, box) not in box_edges:
+                    box_edges.add((tail, box))
+                    graph.edge(tail, box)
+            continue
+        where = subgraphs.get(clusters.get(id(v)), graph)
+        name, g = names[id(v)], known.get(id(v))
+        fields = [v.label] if v.label else []
+        fields.append(f"data {format_number(v.data, digits)}")
+        if shown is not None:
+            fields.append(NOT_COMPUTED if g is None else f"grad {format_number(g, digits)}")
+        fill = _ramp(abs(g) / top) if grad_view and g is not None else _FILL if v.inputs else _LEAF_FILL
+        outline = {"color": "#d62728", "penwidth": "3"} if id(v) in marked else {}
+        where.node(name, "|".join(map(_escape, fields)), shape="record", style="filled", fillcolor=fill, **outline)
+        if v.op or v.inputs:  # the operation: inputs -> op -> result
+            where.node(f"{name}op", v.op, shape="oval", fontsize="10", margin="0.02,0.01", height="0.3")
+            for u, d in zip(v.inputs, v.local_grads):
+                graph.edge(source[id(u)], f"{name}op", **(flow(abs(d * g) / top_term) if g is not None else {}))
+            graph.edge(f"{name}op", name, **(flow(abs(g) / top) if g is not None else {}))
+    for sub in subgraphs.values():
+        if sub.body:
+            graph.subgraph(sub)
+    return graph
+
+
+def node_names(order: list[Value]) -> dict[int, str]:
+    """DOT node names keyed by `id(value)`: `v{i}` for the i-th Value of a topological order.
+
+    >>> a = Value(1.0); b = a + 1
+    >>> list(node_names(topological_order(b)).values())
+    ['v0', 'v1']
+    """
+    return {id(v): f"v{i}" for i, v in enumerate(order)}
+
+
+def module_nodes(inputs: Iterable, outputs: Iterable) -> list[Value]:
+    """The Values a module made: reachable backwards from `outputs`, and not `inputs` or before them.
+
+    Both may be batches (nested lists); numbers among the inputs are ignored. The result
+    includes the module's parameters (γ, β), which no input depends on. Use it to collapse
+    a layer: `draw(loss, collapse={"BatchNorm1d": module_nodes(h, bn(h))})`.
+
+    >>> x = Value(2.0); w = Value(3.0); y = (x * w).tanh(); z = y + 1
+    >>> [v.op or "leaf" for v in module_nodes([x], [y])]
+    ['tanh', '*', 'leaf']
+    """
+    before = _reachable(v for v in _flatten(inputs) if isinstance(v, Value))
+    outs = _flatten(outputs)
+    for v in outs:
+        if not isinstance(v, Value):
+            raise TypeError(f"module_nodes: outputs must be Values, got {type(v).__name__}: {v!r:.60}")
+    return [v for i, v in _reachable(outs).items() if i not in before]
+
+
+def render(graph: graphviz.Digraph | Value, path: str | os.PathLike, format: str | None = None) -> Path:
+    """Write `graph` (or `draw(graph)` for a Value) to `path` as SVG, PNG, PDF or DOT source.
+
+    The format is `format`, or else the path's suffix. The file appears whole or not at
+    all: the image is made first, then written beside `path` and moved into place (`save`).
+    Raises ValueError for an unknown format, FileNotFoundError when Graphviz's `dot`
+    program is missing, and OSError naming the path when it cannot be written.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = render(Value(1.0, "x"), Path(tmp) / "x.svg")
+    ...     "<svg" in out.read_text()
+    True
+    """
+    path = Path(path)
+    return save(path, image(graph, format or path.suffix.lstrip(".")))
+
+
+def image(graph: graphviz.Digraph | Value, format: str) -> bytes:
+    """`graph` (or `draw(graph)`) as SVG, PNG, PDF or layout JSON made by Graphviz's `dot`, or its DOT source.
+
+    >>> image(Value(2.0), "dot").decode().startswith("digraph")
+    True
+    """
+    fmt = format.lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown image format {format or '(none)'!r}; choose one of: {', '.join(FORMATS)}")
+    if isinstance(graph, Value):
+        graph = draw(graph)
+    elif not isinstance(graph, graphviz.Digraph):
+        raise TypeError(f"needs a graphviz.Digraph or a Value, got {type(graph).__name__}: {graph!r:.60}")
+    if fmt == "dot":
+        return graph.source.encode()
+    try:
+        return graph.pipe(format=fmt)
+    except graphviz.ExecutableNotFound as err:
+        raise FileNotFoundError(
+            f"Graphviz's `dot` program was not found, so no {fmt.upper()} can be made: install it "
+            "(apt-get install graphviz, or brew install graphviz), or write the DOT source (format 'dot')"
+        ) from err
+
+
+def save(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` to `path` atomically: a temporary file beside it, then `os.replace`.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     save(Path(tmp) / "a.txt", b"hi").read_bytes()
+    b'hi'
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise type(err)(f"cannot write {path}: {err.strerror or err}") from err
+    return path
+
+
+def format_number(x: float, digits: int) -> str:
+    """`x` to `digits` significant digits, as the graphs and tables show it.
+
+    >>> format_number(2 / 3, 4), format_number(-1e-7, 3)
+    ('0.6667', '-1e-07')
+    """
+    return f"{x:.{digits}g}"
+
+
+def _cluster(k: int, label: str) -> graphviz.Digraph:
+    fill = _CLUSTER_FILLS[k % len(_CLUSTER_FILLS)]
+    style = {"label": label, "labelloc": "t", "style": "rounded,filled", "color": "#9aa5b8", "fillcolor": fill}
+    return graphviz.Digraph(name=f"cluster_{k}", graph_attr=style)
+
+
+def _membership(spec: Mapping[str, Iterable[Value]] | None, what: str) -> dict[int, str]:
+    """{id(value): name} from {name: values}; a Value may belong to one name only."""
+    owner: dict[int, str] = {}
+    for name, values in (spec or {}).items():
+        for v in values:
+            if not isinstance(v, Value):
+                raise TypeError(f"{what}[{name!r}] must hold Values, got {type(v).__name__}: {v!r:.60}")
+            if owner.setdefault(id(v), name) != name:
+                raise ValueError(f"{what}: a Value ({v!r}) is in both {owner[id(v)]!r} and {name!r}")
+    return owner
+
+
+def _shown_grads(order: list[Value], grads: bool | Mapping[Value, float] | None) -> dict[int, float] | None:
+    """{id: gradient to show}; absent ids are "not computed"; None hides the grad row."""
+    if isinstance(grads, Mapping):
+        return {id(v): float(g) for v, g in grads.items()}
+    if grads is False:
+        return None
+    if grads is None and all(v.grad == 0.0 for v in order):  # backward() adds 1 to the root: not run
+        return {}
+    return {id(v): v.grad for v in order}
+
+
+def _reachable(values: Iterable[Value]) -> dict[int, Value]:
+    """Every Value the given ones depend on, themselves included, keyed by id."""
+    seen: dict[int, Value] = {}
+    stack = list(values)
+    while stack:
+        v = stack.pop()
+        if id(v) not in seen:
+            seen[id(v)] = v
+            stack.extend(v.inputs)
+    return seen
+
+
+def _flatten(items: Iterable) -> list:
+    out = []
+    for item in items:
+        out.extend(_flatten(item) if isinstance(item, (list, tuple)) else [item])
+    return out
+
+
+def _escape(text: str) -> str:  # record labels treat { } | < > as structure
+    return _RECORD_SPECIAL.sub(r"\\\1", text)
+
+
+def _ramp(r: float) -> str:
+    """A colour from pale (r = 0) to deep orange (r = 1)."""
+    return "#" + "".join(f"{round(lo + (hi - lo) * r):02x}" for lo, hi in zip(_LOW, _HIGH))
