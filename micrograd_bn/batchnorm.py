@@ -51,16 +51,20 @@ def normalize_feature(xs: list, gamma: Value | None, beta: Value | None, eps: fl
     (0.666667, [-1.2247, 0.0, 1.2247])
     """
     m = len(xs)
-    mean = _labelled(Value.sum(xs) / m, f"μ_B{k}")  # Alg. 1, line 1: μ_B = (1/m) Σ x_i
+    # Alg. 1, line 1: μ_B = (1/m) Σ x_i
+    mean = _labelled(_labelled(Value.sum(xs), f"Σx_i{k}") / m, f"μ_B{k}")
+    # line 2: σ²_B = (1/m) Σ (x_i − μ_B)²  (biased: 1/m)
     dev = [_labelled(x - mean, f"x{_i(i)}{k}−μ_B") for i, x in enumerate(xs)]
-    var = _labelled(Value.sum([d**2 for d in dev]) / m, f"σ²_B{k}")  # line 2 (biased, 1/m)
+    squares = [_labelled(d**2, f"(x{_i(i)}{k}−μ_B)²") for i, d in enumerate(dev)]
+    var = _labelled(_labelled(Value.sum(squares), f"Σ(x_i{k}−μ_B)²") / m, f"σ²_B{k}")
     if var.data + eps <= 0.0:
         raise ValueError(
             f"σ²_B + ε = 0 for feature{k or ' 0'}: the batch is constant and eps = {eps!r}, so x̂ = 0/0; "
             "use eps > 0 (e.g. 1e-5)"
         )
-    std = _labelled((var + eps).sqrt(), f"√(σ²_B{k}+ε)")
-    x_hat = [_labelled(d / std, f"x̂{_i(i)}{k}") for i, d in enumerate(dev)]  # line 3
+    # line 3: x̂_i = (x_i − μ_B) / √(σ²_B + ε)
+    std = _labelled(_labelled(var + eps, f"σ²_B{k}+ε").sqrt(), f"√(σ²_B{k}+ε)")
+    x_hat = [_labelled(d / std, f"x̂{_i(i)}{k}") for i, d in enumerate(dev)]
     if gamma is None:  # affine=False: y_i = x̂_i
         y = x_hat
     else:  # line 4: y_i = γ x̂_i + β

@@ -135,7 +135,7 @@ def test_format_steps_names_columns_nodes_and_terms():
     row = next(line for line in lines if line.split()[:2] == [str(mean_step.number), "μ_B"])
     assert f" {format_number(mean_step.grad, 4)} " in row
     assert table.count("(a leaf: nothing to send)") == 5  # x₁, x₂, x₃, γ, β
-    assert re.search(r"#\d+ \+= 0\.3333 × ", table)  # an unlabelled node (Σ x_i) named by its step
+    assert re.search(r"Σx_i \+= 0\.3333 × ", table)  # μ_B = Σx_i / m sends 1/m × ∂ℓ/∂μ_B to Σx_i
 
 
 def test_format_steps_columns_line_up_on_screen():
@@ -317,3 +317,11 @@ def test_step_is_a_frozen_record():
     assert isinstance(s, Step) and (s.number, s.grad, s.terms) == (1, 1.0, ())
     with pytest.raises(AttributeError):
         s.grad = 2.0
+
+
+def test_unlabelled_nodes_are_named_by_their_step():
+    a = Value(2.0, label="a")
+    out = (a * a).tanh()  # the product has no label
+    table = format_steps(backward_steps(out))
+    assert re.search(r"#2 \+= 0\.001341 × 1", table)  # tanh (step 1) sends to the product, step 2
+    assert table.count("a += 2 × 0.001341") == 2  # x * x: two edges, two terms
