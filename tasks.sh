@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything micrograd_bn needs, then run one task.
-#   bash tasks.sh main   set up, render BatchNorm's graph, print the gradient comparison
+#   bash tasks.sh main   set up, render BatchNorm's graph (batchnorm.svg, backward.html),
+#                        print autodiff vs the paper's closed form
 #   bash tasks.sh test   set up, run the whole test suite
 # Set-up: Graphviz's `dot` and Chromium from Debian (skipped when present), a virtual
 # environment in .venv with the package and its extras (pip install -e ".[test,demos]").
@@ -28,6 +29,7 @@ setup() {
 case "${1:-}" in
   main)
     setup
+    .venv/bin/micrograd-bn graph --batch 4 --features 1 --seed 0 --out batchnorm.svg --html backward.html
     .venv/bin/micrograd-bn compare --batch 8 --features 3 --seed 0
     ;;
   test)
@@ -35,7 +37,7 @@ case "${1:-}" in
     .venv/bin/python -m pytest -q
     ;;
   *)
-    sed -n '2,6p' "$0"
+    sed -n '2,7p' "$0"
     exit 2
     ;;
 esac
