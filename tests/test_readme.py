@@ -29,10 +29,11 @@ def test_python_snippets_print_what_their_comments_say(code, capsys):
     assert capsys.readouterr().out.splitlines() == expected
 
 
-def test_console_blocks_are_real_output(monkeypatch, capsys):
+def test_console_blocks_are_real_output(monkeypatch, capsys, tmp_path):
     """Each `$ micrograd-bn ...` line in a console block prints exactly the lines below it (torch hidden,
     as on a machine without it)."""
     monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.chdir(tmp_path)  # the graph command writes its files here
     commands = 0
     for block in blocks("console"):
         for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
@@ -62,3 +63,14 @@ def test_line_counts_are_true():
     claims = re.findall(r"`micrograd_bn/(\w+\.py)` \| (\d+)", README)
     for name, lines in claims:
         assert len((ROOT / "micrograd_bn" / name).read_text().splitlines()) == int(lines), name
+
+
+def test_quickstart_main_runs_the_commands_the_readme_shows():
+    tasks = (ROOT / "tasks.sh").read_text()
+    main_task = tasks.split("  main)", 1)[1].split(";;", 1)[0]
+    shown = re.findall(r"^\$ (micrograd-bn .*)$", README.split("## Quickstart", 1)[1].split("\n## ", 1)[0], re.M)
+    assert len(shown) == 2
+    for command in shown:
+        assert f".venv/bin/{command}" in main_task
+    assert ".ci/run" in README and "bash tasks.sh test" in (ROOT / ".ci" / "run").read_text()
+    assert "bash tasks.sh main" in README and "bash tasks.sh test" in README
