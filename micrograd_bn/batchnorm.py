@@ -100,10 +100,15 @@ class _BatchNorm(Module):
         # γ starts at 1 and β at 0, so the layer starts as the plain normalization.
         self.weight = [Value(1.0, f"γ{s}") for s in self._suffix] if affine else None
         self.bias = [Value(0.0, f"β{s}") for s in self._suffix] if affine else None
-        self.running_mean = [0.0] * num_features if track_running_stats else None
-        self.running_var = [1.0] * num_features if track_running_stats else None
-        self.num_batches_tracked = 0 if track_running_stats else None
+        self.running_mean = self.running_var = self.num_batches_tracked = None
+        self.reset_running_stats()
         self.last: list[Alg1Nodes] = []  # Alg. 1's nodes per feature, from the last batch-statistics forward
+
+    def reset_running_stats(self) -> None:
+        """Forget the population statistics: running_mean 0, running_var 1, no batches seen."""
+        if self.track_running_stats:
+            c = self.num_features
+            self.running_mean, self.running_var, self.num_batches_tracked = [0.0] * c, [1.0] * c, 0
 
     def __repr__(self) -> str:
         return (

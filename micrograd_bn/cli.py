@@ -94,6 +94,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"micrograd-bn demo: no demo {args.name!r} {where}; choose one of: {', '.join(names)}", file=sys.stderr)
         return 2
     sys.argv = [str(DEMOS_DIR / f"{args.name}.py"), *args.demo_args]
+    sys.path.insert(0, str(DEMOS_DIR))  # as `python demos/NAME.py` would: demos import their _common
     runpy.run_path(sys.argv[0], run_name="__main__")
     return 0
 

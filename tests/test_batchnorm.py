@@ -353,6 +353,16 @@ def test_eps_zero_with_constant_feature_says_so_and_leaves_stats_alone():
     assert layer.running_mean == [0.0, 0.0] and layer.num_batches_tracked == 0
 
 
+def test_reset_running_stats():
+    layer = BatchNorm1d(2)
+    layer([[1.0, 2.0], [3.0, 5.0]])
+    layer.reset_running_stats()
+    assert layer.running_mean == [0.0, 0.0] and layer.running_var == [1.0, 1.0] and layer.num_batches_tracked == 0
+    untracked = BatchNorm1d(2, track_running_stats=False)
+    untracked.reset_running_stats()
+    assert untracked.running_mean is None
+
+
 def test_batch_of_one_is_fine_in_eval():
     layer = BatchNorm1d(2).eval()
     assert len(layer([[1.0, 2.0]])) == 1

@@ -1,0 +1,275 @@
+"""What the demos share: command-line options, a progress bar, the digits data, the sigmoid MLP of
+Sec. 4.1, one SGD step, a NumPy view of a trained net for evaluation (Alg. 2), and saving figures.
+
+Every demo trains with the engine (`Value`) and the BatchNorm layers of `micrograd_bn`; NumPy only
+handles data and statistics, and evaluates held-out accuracy with the trained numbers.
+
+References: Ioffe & Szegedy, "Batch Normalization", arXiv 1502.03167: Sec. 4.1 (the MNIST net of
+Figure 1), Alg. 2 (inference with population statistics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import importlib.util
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+if importlib.util.find_spec("micrograd_bn") is None:  # a source checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from micrograd_bn import MLP, SGD, BatchNorm1d, Linear, ReLU, Sigmoid, Tanh, Value, cross_entropy
+from micrograd_bn.nn import ACTIVATIONS, Module
+
+T = TypeVar("T")
+
+
+# ---- command line ---------------------------------------------------------------------------------
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every demo takes: --quick (a few seconds, for tests), --out DIR, --seed N."""
+    first_line = (doc or "").strip().splitlines()[0] if doc else None
+    p = argparse.ArgumentParser(description=first_line)
+    p.add_argument("--quick", action="store_true", help="a few seconds: fewer steps (used by the tests)")
+    p.add_argument("--out", type=Path, default=Path("."), help="directory for the figure (default: here)")
+    p.add_argument("--seed", type=int, default=0, help="seed for data split, initial weights and batches")
+    return p
+
+
+# ---- progress bar ---------------------------------------------------------------------------------
+def progress(items: Iterable[T], total: int, label: str, width: int = 30) -> Iterator[T]:
+    """Yield from `items`, drawing `label [#####.....] k/total  3.2s` on stderr as it goes."""
+    start, shown = time.perf_counter(), -1
+    for k, item in enumerate(items, 1):
+        yield item
+        filled = width * k // total
+        if filled != shown or k == total:
+            shown = filled
+            bar = "#" * filled + "." * (width - filled)
+            sys.stderr.write(f"\r{label:<28} [{bar}] {k}/{total} {time.perf_counter() - start:5.1f}s")
+            sys.stderr.flush()
+    sys.stderr.write("\n")
+
+
+@contextlib.contextmanager
+def no_cycle_collector() -> Iterator[None]:
+    """Pause Python's cycle collector while training (about 25% faster here).
+
+    The engine's graphs have no reference cycles (a node points to its inputs only), so plain
+    reference counting frees each step's graph; the collector would only rescan millions of nodes.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# ---- data -----------------------------------------------------------------------------------------
+@dataclass
+class Digits:
+    """scikit-learn's 8×8 digits, pixels scaled to [0, 1], split into training and held-out parts."""
+
+    x_train: list[list[float]]  # rows of 64 floats: what the engine's Linear takes
+    y_train: list[int]
+    x_test: np.ndarray  # (n_test, 64), for NumPy evaluation
+    y_test: np.ndarray
+
+
+def load_digits(n_test: int = 400, seed: int = 0) -> Digits:
+    """The 1,797 bundled digits (offline), shuffled with `seed`; `n_test` of them held out."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    data = sklearn_digits()
+    x, y = data.data / 16.0, data.target  # pixels are 0..16
+    order = np.random.default_rng(seed).permutation(len(x))
+    test, train = order[:n_test], order[n_test:]
+    return Digits(x[train].tolist(), y[train].tolist(), x[test], y[test])
+
+
+def minibatches(n: int, batch_size: int, steps: int, seed: int) -> Iterator[list[int]]:
+    """`steps` random mini-batches of indices into range(n) (each batch without repeats)."""
+    rng = random.Random(seed)
+    for _ in range(steps):
+        yield rng.sample(range(n), batch_size)
+
+
+# ---- the network of Sec. 4.1 ----------------------------------------------------------------------
+# Figure 1's net at toy size, shared by the training demos (figure1.py describes the experiment).
+SIZES = [64, 16, 16, 16, 10]  # the paper: 784 → 100 → 100 → 100 → 10
+INIT_STD = 0.5  # "small random Gaussian values" (Sec. 4.1); the paper gives no std
+LR = 1.0  # plain SGD; the paper gives no rate
+BATCH = 16  # the paper: 60
+
+
+def sigmoid_mlp(batchnorm: bool, seed: int, sizes: list[int] = SIZES, init_std: float | None = INIT_STD) -> MLP:
+    """Linear → [BatchNorm1d] → sigmoid per hidden layer, then a linear 10-way output (Sec. 4.1).
+
+    Every weight is drawn from N(0, init_std²) and biases start at 0 (with init_std=None, the
+    library's default init is kept). Both nets built with the same seed start from the same
+    weights, so they differ only by BatchNorm (which replaces the hidden biases, Sec. 3.2).
+    """
+    net = MLP(sizes, activation="sigmoid", norm=BatchNorm1d if batchnorm else None, seed=seed)
+    if init_std is not None:
+        rng = random.Random(seed)
+        for layer in linear_layers(net):
+            for row in layer.weight:
+                for w in row:
+                    w.data = rng.gauss(0.0, init_std)
+            for b in layer.bias or []:
+                b.data = 0.0
+    return net
+
+
+def linear_layers(net: MLP) -> list[Linear]:
+    """The Linear layers of `net`, input to output."""
+    return [layer for layer in net.layers if isinstance(layer, Linear)]
+
+
+def forward_recording(net: MLP, batch: list) -> tuple[list[list[Value]], list[list[list[Value]]]]:
+    """Run `net` layer by layer; return its output and the batch entering each activation.
+
+    Those are the inputs x of the nonlinearity g(x) that Fig. 1(b, c) follows: with BatchNorm,
+    x = BN(Wu); without, x = Wu + b.
+    """
+    activation_inputs = []
+    for layer in net.layers:
+        if type(layer) in ACTIVATIONS.values():
+            activation_inputs.append(batch)
+        batch = layer(batch)
+    return batch, activation_inputs
+
+
+def sgd_step(net: MLP, optimizers: list[SGD], rows: list[list[float]], labels: list[int]) -> tuple[float, list]:
+    """One step of plain SGD on the cross-entropy; returns the loss and the activation inputs."""
+    logits, activation_inputs = forward_recording(net, rows)
+    loss = cross_entropy(logits, labels)
+    for opt in optimizers:
+        opt.zero_grad()
+    loss.backward()
+    for opt in optimizers:
+        opt.step()
+    return loss.data, activation_inputs
+
+
+def train(
+    net: MLP,
+    data: Digits,
+    lr: float,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    label: str,
+    observe: Callable[[int, list], None] | None = None,
+    output_lr: float | None = None,
+) -> list[float]:
+    """`steps` SGD steps on random training mini-batches; returns the loss of each step.
+
+    After step t (counted from 1), `observe(t, activation_inputs)` sees the inputs of every
+    activation for that step's batch. Both nets of a comparison get the same batches (same seed).
+    `output_lr`, if given, is the rate of the last Linear layer (the others use `lr`).
+    If a number overflows (the engine raises), training stops and the remaining losses are NaN.
+    """
+    if output_lr is None:
+        optimizers = [SGD(net.parameters(), lr)]
+    else:
+        output = linear_layers(net)[-1].parameters()
+        hidden = [p for p in net.parameters() if not any(p is q for q in output)]
+        optimizers = [SGD(hidden, lr), SGD(output, output_lr)]
+    losses: list[float] = []
+    batches = minibatches(len(data.y_train), batch_size, steps, seed)
+    with no_cycle_collector():
+        for step, idx in enumerate(progress(batches, steps, label), 1):
+            rows, labels = [data.x_train[i] for i in idx], [data.y_train[i] for i in idx]
+            try:
+                loss, activation_inputs = sgd_step(net, optimizers, rows, labels)
+            except (FloatingPointError, OverflowError) as err:
+                print(f"\n{label}: diverged at step {step}: {err}", file=sys.stderr)
+                return losses + [float("nan")] * (steps - len(losses))
+            losses.append(loss)
+            if observe is not None:
+                observe(step, activation_inputs)
+    return losses
+
+
+# ---- evaluation: the trained numbers in NumPy (no training happens here) --------------------------
+NUMPY_ACTIVATIONS = {Sigmoid: lambda h: 1.0 / (1.0 + np.exp(-h)), Tanh: np.tanh, ReLU: lambda h: np.maximum(h, 0.0)}
+
+
+def numpy_forward(net: Module, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The inference network of Alg. 2 in NumPy: output logits, and each activation's input.
+
+    Each BatchNorm layer is its folded affine map y = scale·x + shift (Alg. 2, line 11) from the
+    running statistics, exactly what `net.eval()` computes with Values, only ~1000× faster.
+    """
+    h, activation_inputs = np.asarray(x, dtype=float), []
+    for layer in net.layers:
+        if isinstance(layer, Linear):
+            h = h @ np.array([[w.data for w in row] for row in layer.weight]).T
+            if layer.bias is not None:
+                h = h + np.array([b.data for b in layer.bias])
+        elif isinstance(layer, BatchNorm1d):
+            scale, shift = np.array(layer.folded()).T
+            h = h * scale + shift
+        elif type(layer) in NUMPY_ACTIVATIONS:
+            activation_inputs.append(h)
+            h = NUMPY_ACTIVATIONS[type(layer)](h)
+        else:
+            raise TypeError(f"numpy_forward: no NumPy version of {type(layer).__name__}")
+    return h, activation_inputs
+
+
+def check_numpy_forward(net: Module, x: np.ndarray, rows: int = 2) -> float:
+    """Largest |NumPy − engine| over the first `rows` examples in eval mode (restores the mode)."""
+    was_training = net.training
+    net.eval()
+    engine = np.array([[v.data for v in row] for row in net(x[:rows].tolist())])
+    net.train(was_training)
+    return float(np.max(np.abs(numpy_forward(net, x[:rows])[0] - engine)))
+
+
+def accuracy(net: Module, x: np.ndarray, y: np.ndarray) -> float:
+    """Share of held-out examples classified correctly by the inference network (Alg. 2)."""
+    logits, _ = numpy_forward(net, x)
+    return float(np.mean(logits.argmax(axis=1) == y))
+
+
+# ---- figures --------------------------------------------------------------------------------------
+NO_BN, BN = "without BN", "with BN"  # legend labels, in the paper's Figure 1 wording
+COLORS = {NO_BN: "tab:gray", BN: "tab:blue"}
+
+
+def moving_average(y: Iterable[float], k: int) -> np.ndarray:
+    """Mean of the last k values at each step (of fewer at the start)."""
+    c = np.cumsum(np.insert(np.asarray(list(y), dtype=float), 0, 0.0))
+    i = np.arange(1, len(c))
+    n = np.minimum(i, k)
+    return (c[i] - c[i - n]) / n
+
+
+def figure(width: float, height: float) -> Figure:
+    """A blank figure drawn by Agg (no pyplot, no window, no global figure list)."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def savefig(fig: Figure, out: Path, name: str) -> Path:
+    """Save `fig` as out/name (PNG, 100 dpi); print and return the path."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    fig.savefig(path, dpi=100)
+    print(f"figure: {path}")
+    return path

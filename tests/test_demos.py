@@ -1,0 +1,192 @@
+"""The demos in demos/: each runs with --quick, saves a figure, and its numbers show the paper's claim.
+
+Every check compares numbers the demo computed (by training with the engine) against the claim,
+so a broken engine, layer or demo fails here. References: Ioffe & Szegedy, arXiv 1502.03167;
+Santurkar et al., arXiv 1805.11604.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from micrograd_bn import cli
+
+DEMOS = Path(__file__).resolve().parent.parent / "demos"
+NAMES = [  # the paper's claims, one demo each (other files in demos/, such as a tour, are not claims)
+    "figure1",
+    "learning_rates",
+    "saturation",
+    "bias_explosion",
+    "scale_invariance",
+    "covariate_shift",
+    "inference",
+    "conv_feature_maps",
+]
+
+
+def load(name: str) -> ModuleType:
+    """Import demos/NAME.py as a module (the demos folder is not a package)."""
+    if str(DEMOS) not in sys.path:
+        sys.path.insert(0, str(DEMOS))
+    spec = importlib.util.spec_from_file_location(f"demo_{name}", DEMOS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_quick(name: str, out: Path) -> dict:
+    result = load(name).main(["--quick", "--out", str(out)])
+    png = Path(result["figure"])
+    assert png.parent == out and png.suffix == ".png"
+    assert png.stat().st_size > 10_000, f"{png} is only {png.stat().st_size} bytes"
+    with png.open("rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    return result
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_demo_states_its_claim_and_has_main(name):
+    module = load(name)
+    assert module.__doc__ and "Sec." in module.__doc__ and "What to look at" in module.__doc__
+    assert callable(module.main)
+
+
+def test_figure1_bn_trains_faster_and_starts_normalized(tmp_path):
+    r = run_quick("figure1", tmp_path)
+    plain, bn = r["without BN"], r["with BN"]
+    assert bn["final_accuracy"] > plain["final_accuracy"] + 0.2  # Fig. 1(a)
+    assert bn["final_accuracy"] > 0.5
+    # Fig. 1(c): in the first window (γ ≈ 1, β ≈ 0) BN's input is ≈ N(0, 1): percentiles ±1.04, 0
+    assert np.allclose(bn["percentiles"][0], [-1.036, 0.0, 1.036], atol=0.4)
+    assert bn["median_max_abs"] < 1.0
+    # Fig. 1(b): the plain net's unit starts collapsed (nearly the same x for every digit)
+    assert plain["width_first"] < 0.5 * bn["width_first"]
+    for res in (plain, bn):  # the NumPy evaluation is the engine's eval() network
+        assert res["numpy_vs_engine"] < 1e-12
+
+
+def test_learning_rates_plain_stalls_or_diverges_where_bn_trains(tmp_path):
+    r = run_quick("learning_rates", tmp_path)
+    assert r["rates"] == [1.0, 10.0]
+    plain, bn = r["without BN"], r["with BN"]
+    for k in range(len(r["rates"])):
+        assert bn["accuracy"][k] > plain["accuracy"][k]
+    assert bn["accuracy"][0] > plain["accuracy"][0] + 0.2  # lr 1
+    assert plain["status"][1] == "diverges" and plain["final_loss"][1] > math.log(10)  # lr 10
+    assert bn["final_loss"][1] < plain["final_loss"][1]
+
+
+def test_learning_rates_status_rules():
+    status = load("learning_rates").status
+    assert status(0.9, [2.3] * 10) == "trains"
+    assert status(0.2, [2.0] * 10) == "stalls"
+    assert status(0.1, [3.0] * 10) == "diverges"
+    assert status(0.1, [1.0] * 9 + [float("nan")]) == "diverges"
+
+
+def test_saturation_bn_keeps_fewer_sigmoids_saturated(tmp_path):
+    r = run_quick("saturation", tmp_path)
+    plain, bn = r["without BN"], r["with BN"]
+    assert r["threshold"] == 3.0
+    assert bn["share_start"] < 0.05  # normalized inputs: P(|N(0,1)| > 3) = 0.3%
+    assert plain["share_end"] > bn["share_end"] + 0.1
+    assert plain["share_end"] > plain["share_start"] + 0.1  # the plain net drifts into saturation
+    assert bn["final_accuracy"] > plain["final_accuracy"] + 0.2
+
+
+def test_bias_explosion_detached_mean_lets_b_grow(tmp_path):
+    r = run_quick("bias_explosion", tmp_path)
+    steps, b_detached, b_attached = r["steps"], np.array(r["b_detached"]), np.array(r["b_attached"])
+    # Sec. 2: each detached step raises b by lr·2·(mean target offset) = 0.1·2·2 = 0.4
+    assert np.allclose(np.diff(b_detached), 0.4, rtol=1e-9)
+    assert b_detached[-1] >= 0.4 * steps * 0.99
+    assert np.max(np.abs(b_attached)) < 1e-9  # in the graph: ∂ℓ/∂b = Σ ∂ℓ/∂x_i = 0
+    assert np.allclose(r["loss_detached"], r["loss_attached"], rtol=1e-12, atol=0)  # b's growth buys nothing
+    assert r["loss_change_when_b_reset"] < 1e-9
+
+
+def test_scale_invariance_gradient_scales_as_one_over_a(tmp_path):
+    r = run_quick("scale_invariance", tmp_path)
+    exact = r[0.0]
+    for a, ratio in zip(r["scales"], exact["grad_ratio"]):
+        assert abs(ratio * a - 1.0) < 1e-9  # ‖∂ℓ/∂(aW)‖ = ‖∂ℓ/∂W‖ / a
+    for key in ("y_error", "du_error", "dW_error"):
+        assert max(exact[key]) < 1e-9, key
+    # with ε = 1e-5 the identities hold only approximately: the check can see a difference
+    assert max(r[1e-5]["y_error"]) > 1e-6
+
+
+def test_covariate_shift_is_measured_and_not_reduced_by_bn(tmp_path):
+    r = run_quick("covariate_shift", tmp_path)
+    for label in ("without BN", "with BN"):
+        d, c = np.array(r[label]["distance"]), np.array(r[label]["cosine"])
+        assert d.shape[1] == 3 and np.all(d > 0) and np.all(np.isfinite(d))
+        assert np.all(c <= 1 + 1e-12) and np.all(c >= -1 - 1e-12)
+    # Santurkar et al.: BN does not reduce ICS by Definition 2.1 (here it is larger early on)
+    assert r["with BN"]["median_distance"][0] > r["without BN"]["median_distance"][0]
+
+
+def test_covariate_shift_probe_gives_g_when_nothing_moved():
+    """G' = G exactly when the 'updated' layers below are the old ones: the probe changes nothing else."""
+    demo = load("covariate_shift")
+    common = sys.modules["_common"]
+    data = common.load_digits()
+    net = common.sigmoid_mlp(batchnorm=True, seed=1)
+    rows, labels = data.x_train[:8], data.y_train[:8]
+    loss = demo.cross_entropy(net(rows), labels)
+    net.zero_grad()
+    loss.backward()
+    g = [demo.weight_gradient(layer) for layer in common.linear_layers(net)]
+    running = [list(bn.running_mean) for bn in net.layers if isinstance(bn, demo.BatchNorm1d)]
+    old = [[p.data for p in block] for block in demo.layer_blocks(net)]
+    shifted = demo.shifted_gradients(net, old, rows, labels)
+    for i, g_shifted in shifted.items():
+        assert np.allclose(g_shifted, g[i], rtol=1e-12, atol=1e-15)
+    assert running == [list(bn.running_mean) for bn in net.layers if isinstance(bn, demo.BatchNorm1d)]
+
+
+def test_inference_population_statistics_and_folded_map(tmp_path):
+    r = run_quick("inference", tmp_path)
+    assert r["stats_error"] < 1e-12  # running statistics = E_B[μ_B], m/(m−1)·E_B[σ²_B] (momentum=None)
+    assert r["population_mean_error"] < 1e-12  # equal-size batches: E_B[μ_B] is the mean of all examples
+    assert r["population_var_rel_error"] < 0.2
+    assert r["folded_error"] < 1e-12  # eval() is the folded affine map of Alg. 2, line 11
+    assert r["train_eval_gap_mean"] > 0.01  # training mode depends on the batch
+
+
+def test_conv_feature_maps_match_numpy(tmp_path):
+    r = run_quick("conv_feature_maps", tmp_path)
+    n, c, h, w = r["shape"]
+    assert r["m_prime"] == n * h * w and r["per_feature_values"] == [n * h * w] * c
+    assert r["num_gamma"] == c  # one γ per feature map, not per activation
+    for name, err in r["errors"].items():
+        assert err < 1e-12, name
+    assert np.allclose(r["after_mean"], 0.0, atol=1e-12)
+    assert np.allclose(r["after_var"], 1.0, atol=1e-4)  # σ²/(σ² + ε)
+
+
+def test_cli_runs_a_demo(tmp_path, capsys):
+    assert cli.main(["demo", "bias_explosion", "--quick", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "bias_explosion.png").stat().st_size > 10_000
+    assert "with μ_B detached" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["scale_invariance"])
+def test_demo_runs_as_a_script(tmp_path, name):
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, str(DEMOS / f"{name}.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / f"{name}.png").exists()
