@@ -45,7 +45,6 @@ from _common import (
     linear_layers,
     load_digits,
     minibatches,
-    no_cycle_collector,
     parser,
     progress,
     savefig,
@@ -53,7 +52,7 @@ from _common import (
     sigmoid_mlp,
 )
 
-from micrograd_bn import MLP, SGD, BatchNorm1d, Linear, Value, cross_entropy
+from micrograd_bn import MLP, SGD, BatchNorm1d, Linear, Value, cross_entropy, gc_paused
 
 EVERY = 5  # measure at every 5th step
 
@@ -111,7 +110,7 @@ def run(batchnorm: bool, steps: int, seed: int) -> dict:
     opt, blocks, linears = SGD(net.parameters(), LR), layer_blocks(net), linear_layers(net)
     record: dict = {"step": [], "distance": [], "cosine": [], "relative": [], "loss": []}
     label = f"covariate_shift {BN if batchnorm else NO_BN}"
-    with no_cycle_collector():
+    with gc_paused():
         for step, idx in enumerate(progress(minibatches(len(data.y_train), BATCH, steps, seed), steps, label), 1):
             rows, labels = [data.x_train[i] for i in idx], [data.y_train[i] for i in idx]
             old = [[p.data for p in block] for block in blocks]  # W^(t)

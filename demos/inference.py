@@ -32,7 +32,6 @@ from _common import (
     accuracy,
     figure,
     load_digits,
-    no_cycle_collector,
     parser,
     progress,
     savefig,
@@ -40,7 +39,7 @@ from _common import (
     train,
 )
 
-from micrograd_bn import MLP, BatchNorm1d
+from micrograd_bn import MLP, BatchNorm1d, gc_paused
 
 UNIT = 0  # the unit of the first BN layer shown in the figure
 
@@ -59,7 +58,7 @@ def population_statistics(net: MLP, rows: list[list[float]], batch_size: int) ->
     n = len(rows) // batch_size * batch_size  # whole batches only, all of size m
     batches = (rows[i : i + batch_size] for i in range(0, n, batch_size))
     net.train()
-    with no_cycle_collector():
+    with gc_paused():
         for batch in progress(batches, n // batch_size, "inference: E_B over batches"):
             net(batch)  # training-mode forward: updates the running statistics, nothing else
             for bn, s in zip(layers, seen):

@@ -2,7 +2,7 @@
 
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .drawing import draw, render
-from .engine import Value, topological_order, zero_grad
+from .engine import Value, gc_paused, topological_order, zero_grad
 from .nn import MLP, SGD, Linear, Module, ReLU, Sequential, Sigmoid, Tanh, cross_entropy, mse_loss
 from .trace import backward_steps
 
@@ -21,6 +21,7 @@ __all__ = [
     "backward_steps",
     "cross_entropy",
     "draw",
+    "gc_paused",
     "mse_loss",
     "render",
     "topological_order",

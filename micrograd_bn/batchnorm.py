@@ -10,6 +10,7 @@ transform), Alg. 2 (inference), Sec. 3.2 (per-feature-map BN for convolutions).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from numbers import Real
@@ -50,12 +51,12 @@ def normalize_feature(xs: list, gamma: Value | None, beta: Value | None, eps: fl
     >>> round(nodes.var.data, 6), [round(v.data, 4) for v in nodes.x_hat]
     (0.666667, [-1.2247, 0.0, 1.2247])
     """
-    m = len(xs)
+    m, names = len(xs), _labels(len(xs), k)
     # Alg. 1, line 1: μ_B = (1/m) Σ x_i
     mean = _labelled(_labelled(Value.sum(xs), f"Σx_i{k}") / m, f"μ_B{k}")
     # line 2: σ²_B = (1/m) Σ (x_i − μ_B)²  (biased: 1/m)
-    dev = [_labelled(x - mean, f"x{_i(i)}{k}−μ_B") for i, x in enumerate(xs)]
-    squares = [_labelled(d**2, f"(x{_i(i)}{k}−μ_B)²") for i, d in enumerate(dev)]
+    dev = [_labelled(x - mean, name) for x, name in zip(xs, names["dev"])]
+    squares = [_labelled(d**2, name) for d, name in zip(dev, names["square"])]
     var = _labelled(_labelled(Value.sum(squares), f"Σ(x_i{k}−μ_B)²") / m, f"σ²_B{k}")
     if var.data + eps <= 0.0:
         raise ValueError(
@@ -64,16 +65,28 @@ def normalize_feature(xs: list, gamma: Value | None, beta: Value | None, eps: fl
         )
     # line 3: x̂_i = (x_i − μ_B) / √(σ²_B + ε)
     std = _labelled(_labelled(var + eps, f"σ²_B{k}+ε").sqrt(), f"√(σ²_B{k}+ε)")
-    x_hat = [_labelled(d / std, f"x̂{_i(i)}{k}") for i, d in enumerate(dev)]
+    x_hat = [_labelled(d / std, name) for d, name in zip(dev, names["x_hat"])]
     if gamma is None:  # affine=False: y_i = x̂_i
         y = x_hat
     else:  # line 4: y_i = γ x̂_i + β
-        y = [_labelled(_labelled(gamma * xh, f"γx̂{_i(i)}{k}") + beta, f"y{_i(i)}{k}") for i, xh in enumerate(x_hat)]
+        y = [
+            _labelled(_labelled(gamma * xh, scaled) + beta, name)
+            for xh, scaled, name in zip(x_hat, names["scaled"], names["y"])
+        ]
     return Alg1Nodes(list(xs), mean, dev, var, std, x_hat, y)
 
 
-def _i(i: int) -> str:  # the paper counts examples from 1: x₁ … x_m
-    return str(i + 1).translate(_SUB)
+@functools.lru_cache(maxsize=1024)
+def _labels(m: int, k: str) -> dict[str, tuple[str, ...]]:
+    """The per-example labels of feature k (x₁ … x_m: the paper counts from 1), made once per shape."""
+    idx = [str(i + 1).translate(_SUB) for i in range(m)]
+    return {
+        "dev": tuple(f"x{i}{k}−μ_B" for i in idx),
+        "square": tuple(f"(x{i}{k}−μ_B)²" for i in idx),
+        "x_hat": tuple(f"x̂{i}{k}" for i in idx),
+        "scaled": tuple(f"γx̂{i}{k}" for i in idx),
+        "y": tuple(f"y{i}{k}" for i in idx),
+    }
 
 
 class _BatchNorm(Module):
@@ -181,9 +194,9 @@ class _BatchNorm(Module):
         else:
             scale, shift = inv_std, -inv_std * self.running_mean[k]
         out = []
-        for i, x in enumerate(xs):
+        for x, name in zip(xs, _labels(len(xs), s)["y"]):
             y = scale * x + shift
-            out.append(_labelled(y if isinstance(y, Value) else Value(y), f"y{_i(i)}{s}"))
+            out.append(_labelled(y if isinstance(y, Value) else Value(y), name))
         return out
 
     def graph_groups(self) -> dict[str, list[Value]]:

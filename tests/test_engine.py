@@ -299,3 +299,26 @@ def test_gradient_overflow_is_reported():
 
 def test_repr_shows_label_data_and_grad():
     assert repr(Value(2.0, label="μ_B")) == "Value(μ_B, data=2, grad=0)"
+
+
+def test_gc_paused_restores_the_collector_even_on_error():
+    import gc
+
+    from micrograd_bn import gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), gc_paused():
+        assert not gc.isenabled()
+        Value(1.0) / 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
+    x = Value(1e200)
+    with pytest.raises(FloatingPointError):
+        (x * x).backward()  # backward pauses the collector inside, and restores it when it raises
+    assert gc.isenabled()

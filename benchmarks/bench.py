@@ -1,0 +1,335 @@
+"""Speed, scale and memory of micrograd_bn against micrograd 0.1.0 (and PyTorch on 0-d tensors).
+
+    pip install -e ".[bench]"                # micrograd 0.1.0, the peer
+    pip install torch==2.13.0                # optional: adds the torch-on-scalars rows
+    python benchmarks/bench.py [--quick]
+
+Every case runs the *same* computation on each engine, in one process, alternating
+engines round by round; the table gives median times and speed-ups (peer time / ours),
+the issue's target, and whether it is met. Before timing, each case checks that the
+engines computed the same numbers (to 1e-9 relative).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import platform
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script from a source checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import micrograd_bn
+from micrograd_bn import MLP, BatchNorm1d, Value, gc_paused, mse_loss
+
+try:
+    import micrograd.engine as mg_engine
+    import micrograd.nn as mg_nn
+except ImportError:  # pragma: no cover - the bench needs its peer
+    mg_engine = mg_nn = None
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+EPS = 1e-5
+
+
+# ---- the workloads: one function each, written once and run on every engine -------------------------
+
+
+def handwritten_batchnorm(make: Callable, x: list[list[float]], dy: list[list[float]]):
+    """BatchNorm (Alg. 1, γ = 1, β = 0) with binary `+ * **` only, micrograd style; returns (inputs, loss)."""
+    xs = [[make(v) for v in row] for row in x]
+    m, loss = len(xs), None
+    for j in range(len(xs[0])):
+        col = [row[j] for row in xs]
+        total = col[0]
+        for v in col[1:]:
+            total = total + v
+        mean = total * (1.0 / m)
+        dev = [v + mean * -1.0 for v in col]
+        sq = dev[0] ** 2
+        for d in dev[1:]:
+            sq = sq + d**2
+        inv_std = (sq * (1.0 / m) + EPS) ** -0.5
+        for i, d in enumerate(dev):
+            term = d * inv_std * dy[i][j]
+            loss = term if loss is None else loss + term
+    loss.backward()
+    return xs, loss
+
+
+def layer_batchnorm(x: list[list[float]], dy: list[list[float]]):
+    """This project's BatchNorm1d: the same forward and loss, on its own n-ary nodes."""
+    xs = [[Value(v) for v in row] for row in x]
+    ys = BatchNorm1d(len(x[0]), eps=EPS)(xs)
+    loss = Value.dot([v for row in ys for v in row], [d for row in dy for d in row])
+    loss.backward()
+    return xs, loss
+
+
+def chain(make: Callable, n: int):
+    """n layers of y ← y·0.9999999 + 1e-7 (two nodes a layer), then backward; returns (x, y)."""
+    x = make(1.0)
+    y = x
+    for _ in range(n):
+        y = y * 0.9999999 + 1e-7
+    y.backward()
+    return x, y
+
+
+# ---- harness ----------------------------------------------------------------------------------------
+
+
+def median_times(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median seconds per call of each function, alternating them round by round.
+
+    The cyclic garbage collector runs (untimed) before each call, so no call pays for the
+    cycles an earlier one left behind (micrograd's closures make a cycle per node).
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            gc.collect()
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def peak_bytes(fn: Callable[[], object]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    result = fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del result
+    return peak
+
+
+def same(a: float, b: float, what: str) -> None:
+    if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+        raise AssertionError(f"{what}: engines disagree, {a!r} vs {b!r}")
+
+
+@dataclass
+class Row:
+    case: str
+    ours: float  # seconds (or bytes for memory rows)
+    peer: str
+    peer_value: float
+    target: float  # speed-up needed (peer / ours); for growth and memory rows see `kind`
+    kind: str = "speed"  # speed: peer/ours ≥ target; growth: ours ≤ target; memory: peer/ours ≥ target
+
+    @property
+    def ratio(self) -> float:
+        return self.peer_value / self.ours
+
+    @property
+    def met(self) -> bool:
+        return self.ours <= self.target if self.kind == "growth" else self.ratio >= self.target
+
+
+def random_batch(m: int, c: int, seed: int) -> tuple[list[list[float]], list[list[float]]]:
+    rng = random.Random(seed)
+    return [[rng.gauss(0, 1) for _ in range(c)] for _ in range(m)], [
+        [rng.gauss(0, 1) for _ in range(c)] for _ in range(m)
+    ]
+
+
+def bench_batchnorm(rounds: int) -> list[Row]:
+    x, dy = random_batch(32, 16, 0)
+    xs_a, loss_a = handwritten_batchnorm(Value, x, dy)
+    xs_b, _ = handwritten_batchnorm(mg_engine.Value, x, dy)
+    xs_c, loss_c = layer_batchnorm(x, dy)
+    for a, b, c in zip(xs_a[0], xs_b[0], xs_c[0]):
+        same(a.grad, b.grad, "hand-written BN, ∂ℓ/∂x")
+        same(a.grad, c.grad, "BatchNorm1d vs hand-written BN, ∂ℓ/∂x")
+    same(loss_a.data, loss_c.data, "BatchNorm1d vs hand-written BN, ℓ")
+    fns = {
+        "ours": lambda: handwritten_batchnorm(Value, x, dy),
+        "micrograd": lambda: handwritten_batchnorm(mg_engine.Value, x, dy),
+        "layer": lambda: layer_batchnorm(x, dy),
+    }
+    if torch is not None:
+
+        def scalar(v: float):
+            return torch.tensor(v, dtype=torch.float64, requires_grad=True)
+
+        xs_t, _ = handwritten_batchnorm(scalar, x, dy)
+        same(xs_t[0][0].grad.item(), xs_a[0][0].grad, "torch scalars vs ours")
+        fns["torch"] = lambda: handwritten_batchnorm(scalar, x, dy)
+    t = median_times(fns, rounds)
+    rows = [
+        Row("hand-written BN, binary + * **, 32×16: same code, fwd+bwd", t["ours"], "micrograd", t["micrograd"], 3),
+        Row("BatchNorm1d(16) on 32×16, fwd+bwd", t["layer"], "micrograd (hand-written)", t["micrograd"], 3),
+    ]
+    if torch is not None:
+        rows.append(Row("BatchNorm1d(16) on 32×16, fwd+bwd", t["layer"], "torch, 0-d float64 tensors", t["torch"], 1))
+    return rows
+
+
+def bench_mlp(rounds: int) -> list[Row]:
+    """One SGD step of a 16→32→32→1 relu MLP, batch 32, MSE, same weights in both."""
+    rng = random.Random(1)
+    x = [[rng.gauss(0, 1) for _ in range(16)] for _ in range(32)]
+    t = [[rng.gauss(0, 1)] for _ in range(32)]
+    peer = mg_nn.MLP(16, [32, 32, 1])
+    ours = MLP([16, 32, 32, 1], activation="relu")
+    for mine, theirs in zip((layer for layer in ours.layers if hasattr(layer, "weight")), peer.layers):
+        for j, neuron in enumerate(theirs.neurons):
+            for i, w in enumerate(neuron.w):
+                mine.weight[j][i].data = w.data
+            mine.bias[j].data = neuron.b.data
+
+    def step_ours() -> float:
+        loss = mse_loss(ours(x), t)
+        ours.zero_grad()
+        loss.backward()
+        for p in ours.parameters():
+            p.data -= 1e-9 * p.grad  # a tiny rate: the nets stay equal for the next round
+        return loss.data
+
+    def step_peer() -> float:
+        outs = [peer(row) for row in x]
+        loss = sum(((o - tr[0]) ** 2 for o, tr in zip(outs, t)), mg_engine.Value(0.0)) * (1.0 / len(x))
+        peer.zero_grad()
+        loss.backward()
+        for p in peer.parameters():
+            p.data -= 1e-9 * p.grad
+        return loss.data
+
+    same(step_ours(), step_peer(), "MLP step, loss")
+    same(ours.layers[0].weight[0][0].grad, peer.layers[0].neurons[0].w[0].grad, "MLP step, ∂ℓ/∂w")
+    times = median_times({"ours": step_ours, "micrograd": step_peer}, rounds)
+    return [
+        Row("MLP 16→32→32→1 relu, batch 32, one SGD step", times["ours"], "micrograd nn.MLP", times["micrograd"], 30)
+    ]
+
+
+def paused_chain(n: int):
+    """`chain` with the cyclic collector paused for the forward pass too (backward() always pauses it)."""
+    with gc_paused():
+        return chain(Value, n)
+
+
+def bench_chain(small: int, large: int, mem_n: int, rounds: int) -> list[Row]:
+    """Cost per node from `small` to `large` layers; peak memory per layer against micrograd at `mem_n`."""
+    rows = []
+    for name, fn in (("", lambda n: chain(Value, n)), (", forward in gc_paused()", paused_chain)):
+        per_node = {
+            n: median_times({"ours": lambda n=n, fn=fn: fn(n)}, rounds if n == small else 1)["ours"] / n
+            for n in (small, large)
+        }
+        rows.append(
+            Row(
+                f"chain{name}: µs per layer at {large:.0e} layers",
+                per_node[large] * 1e6,
+                "—",
+                math.nan,
+                math.nan,
+                "info",
+            )
+        )
+        growth = per_node[large] / per_node[small]
+        rows.append(
+            Row(f"chain{name}: cost per layer, {large:.0e} / {small:.0e} layers", growth, "—", math.nan, 1.5, "growth")
+        )
+    x_ours, _ = chain(Value, mem_n)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10 * mem_n))  # micrograd's topological sort recurses once per node
+    try:
+        x_peer, _ = chain(mg_engine.Value, mem_n)
+        same(x_ours.grad, x_peer.grad, "chain, ∂y/∂x")
+        mem_ours = peak_bytes(lambda: chain(Value, mem_n)) / mem_n
+        mem_peer = peak_bytes(lambda: chain(mg_engine.Value, mem_n)) / mem_n
+    finally:
+        sys.setrecursionlimit(limit)
+    growth = per_node[large] / per_node[small]
+    return [
+        Row(
+            f"chain: µs per layer at {large:.0e} layers (fwd+bwd)",
+            per_node[large] * 1e6,
+            "—",
+            math.nan,
+            math.nan,
+            "info",
+        ),
+        Row(f"chain: cost per layer, {large:.0e} / {small:.0e} layers", growth, "—", math.nan, 1.5, "growth"),
+        Row(
+            f"chain: peak bytes per layer ({mem_n:.0e} layers, tracemalloc)",
+            mem_ours,
+            "micrograd",
+            mem_peer,
+            3,
+            "memory",
+        ),
+    ]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    torch_version = torch.__version__ if torch is not None else "not installed"
+    return (
+        f"{cpu}, {__import__('os').cpu_count()} cores; Python {platform.python_version()}; "
+        f"micrograd_bn {micrograd_bn.__version__}, micrograd 0.1.0, torch {torch_version}"
+    )
+
+
+def run(quick: bool = False) -> list[Row]:
+    if mg_engine is None:
+        raise SystemExit("micrograd is not installed: pip install -e '.[bench]' (micrograd==0.1.0)")
+    rounds = 3 if quick else 15
+    rows = bench_batchnorm(rounds) + bench_mlp(3 if quick else 7)
+    rows += bench_chain(10**3 if quick else 10**4, 10**4 if quick else 10**6, 10**3 if quick else 10**4, rounds)
+    return rows
+
+
+def format_rows(rows: list[Row]) -> str:
+    lines = ["| case | micrograd_bn | peer | peer's | ratio | target | met |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r.kind == "info":
+            lines.append(f"| {r.case} | {r.ours:.2f} µs | | | | | |")
+        elif r.kind == "growth":
+            lines.append(f"| {r.case} | {r.ours:.2f}× | | | | ≤ {r.target:g}× | {'yes' if r.met else 'NO'} |")
+        elif r.kind == "memory":
+            lines.append(
+                f"| {r.case} | {r.ours:.0f} B | {r.peer} | {r.peer_value:.0f} B | "
+                f"{r.ratio:.1f}× less | ≥ {r.target:g}× | {'yes' if r.met else 'NO'} |"
+            )
+        else:
+            lines.append(
+                f"| {r.case} | {r.ours * 1e3:.2f} ms | {r.peer} | {r.peer_value * 1e3:.2f} ms | "
+                f"{r.ratio:.1f}× faster | ≥ {r.target:g}× | {'yes' if r.met else 'NO'} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="a smoke run of a few seconds (smaller sizes, fewer rounds)")
+    args = p.parse_args(argv)
+    rows = run(args.quick)
+    print(f"machine: {machine()}")
+    print(f"command: python benchmarks/bench.py{' --quick' if args.quick else ''}  (medians; ratio = peer / ours)\n")
+    print(format_rows(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The benchmark's workloads compute the same numbers on every engine (no timing is asserted here)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+pytest.importorskip("micrograd", reason="micrograd 0.1.0 (the benchmark's peer) is not installed")
+
+import bench
+
+from micrograd_bn import Value
+
+
+def test_handwritten_and_layer_batchnorm_agree_across_engines():
+    x, dy = bench.random_batch(6, 3, 0)
+    ours, loss_ours = bench.handwritten_batchnorm(Value, x, dy)
+    peer, loss_peer = bench.handwritten_batchnorm(bench.mg_engine.Value, x, dy)
+    layer, loss_layer = bench.layer_batchnorm(x, dy)
+    assert loss_ours.data == pytest.approx(loss_peer.data, rel=1e-12)
+    assert loss_layer.data == pytest.approx(loss_ours.data, rel=1e-12)
+    flat = [[v for row in xs for v in row] for xs in (ours, peer, layer)]
+    for a, b, c in zip(*flat):
+        assert a.grad == pytest.approx(b.grad, rel=1e-9, abs=1e-12)
+        assert c.grad == pytest.approx(a.grad, rel=1e-9, abs=1e-12)
+
+
+def test_quick_run_is_complete_and_checks_agreement():
+    rows = bench.run(quick=True)  # raises AssertionError if any two engines disagree
+    cases = [r.case for r in rows]
+    assert any("MLP" in c for c in cases) and any("peak bytes" in c for c in cases)
+    for r in rows:
+        assert r.ours > 0 and (r.kind == "info" or r.kind == "growth" or r.peer_value > 0)
+    table = bench.format_rows(rows)
+    assert table.count("\n") == len(rows) + 1 and all(
+        ("yes" in line or "NO" in line or "µs" in line) for line in table.splitlines()[2:]
+    )
+
+
+def test_disagreement_is_caught():
+    with pytest.raises(AssertionError, match="engines disagree"):
+        bench.same(1.0, 1.0 + 1e-6, "demo")
+    bench.same(1.0, 1.0 + 1e-13, "demo")  # within 1e-9 relative: no error
