@@ -54,10 +54,8 @@ class Value:
 
     def __init__(self, data: float, label: str = "") -> None:
         if isinstance(data, Value):
-            raise TypeError(
-                "Value(Value(...)) would nest a node inside a node; pass the Value itself, "
-                "or Value(v.data) for a new leaf detached from v's graph"
-            )
+            msg = "Value(Value(...)) would nest a node in a node; pass the Value itself, or Value(v.data)"
+            raise TypeError(msg + " for a new leaf detached from v's graph")
         if isinstance(data, bool) or not isinstance(data, Real):
             raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r}")
         if not math.isfinite(data):
@@ -220,22 +218,21 @@ class Value:
         ws, xs = list(weights), list(xs)
         if len(ws) != len(xs):
             raise ValueError(f"Value.dot: {len(ws)} weights but {len(xs)} inputs")
-        inputs, local, total = list(ws), [], 0.0
-        xvals = []
-        for w, x in zip(ws, xs):
-            xd = x.data if type(x) is Value else _number(x, "Value.dot")
-            xvals.append(xd)
-            total += w.data * xd
-        local.extend(xvals)
+        local, x_nodes, x_local, total = [], [], [], 0.0
         for w, x in zip(ws, xs):
             if type(x) is Value:
-                inputs.append(x)
-                local.append(w.data)
+                xd = x.data
+                x_nodes.append(x)
+                x_local.append(w.data)  # ∂/∂x_i = w_i
+            else:
+                xd = _number(x, "Value.dot")
+            local.append(xd)  # ∂/∂w_i = x_i
+            total += w.data * xd
         if bias is not None:
-            inputs.append(bias)
-            local.append(1.0)
+            x_nodes.append(bias)
+            x_local.append(1.0)
             total += bias.data
-        return _node(total, tuple(inputs), tuple(local), "Σw·x+b" if bias is not None else "Σw·x")
+        return _node(total, (*ws, *x_nodes), (*local, *x_local), "Σw·x+b" if bias is not None else "Σw·x")
 
     # ---- reverse mode
     def backward(self) -> None:
@@ -262,15 +259,11 @@ class Value:
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector inside the block (restored even on error).
+    """Pause Python's cyclic garbage collector in the block (restored even on error).
 
-    Value graphs hold no reference cycles (a node refers only to its inputs), so reference
-    counting frees them; the cyclic collector would only rescan every live node, again and
-    again, as a big graph grows. `backward()` runs inside it; wrap a training step or a
-    large forward pass in it too (see benchmarks/).
-
-    >>> with gc_paused():
-    ...     y = Value(2.0) * 3
+    Value graphs hold no cycles (a node refers only to its inputs): reference counting frees
+    them, and the collector would only rescan every live node as a big graph grows.
+    `backward()` runs inside it; wrap a training step or a big forward pass in it too.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -282,6 +275,8 @@ def gc_paused() -> Iterator[None]:
 
 
 def _number(x, where: str) -> float:
+    if type(x) is float:  # the common case, without the slow isinstance(x, Real)
+        return x
     if isinstance(x, bool) or not isinstance(x, Real):
         raise TypeError(f"{where} needs Values or real numbers, got {type(x).__name__}: {x!r}")
     return float(x)
