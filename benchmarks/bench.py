@@ -232,16 +232,8 @@ def bench_chain(small: int, large: int, mem_n: int, rounds: int) -> list[Row]:
             n: median_times({"ours": lambda n=n, fn=fn: fn(n)}, rounds if n == small else 1)["ours"] / n
             for n in (small, large)
         }
-        rows.append(
-            Row(
-                f"chain{name}: µs per layer at {large:.0e} layers",
-                per_node[large] * 1e6,
-                "—",
-                math.nan,
-                math.nan,
-                "info",
-            )
-        )
+        per_layer = per_node[large] * 1e6
+        rows.append(Row(f"chain{name}: µs per layer at {large:.0e} layers", per_layer, "—", math.nan, math.nan, "info"))
         growth = per_node[large] / per_node[small]
         rows.append(
             Row(f"chain{name}: cost per layer, {large:.0e} / {small:.0e} layers", growth, "—", math.nan, 1.5, "growth")
@@ -256,26 +248,8 @@ def bench_chain(small: int, large: int, mem_n: int, rounds: int) -> list[Row]:
         mem_peer = peak_bytes(lambda: chain(mg_engine.Value, mem_n)) / mem_n
     finally:
         sys.setrecursionlimit(limit)
-    growth = per_node[large] / per_node[small]
-    return [
-        Row(
-            f"chain: µs per layer at {large:.0e} layers (fwd+bwd)",
-            per_node[large] * 1e6,
-            "—",
-            math.nan,
-            math.nan,
-            "info",
-        ),
-        Row(f"chain: cost per layer, {large:.0e} / {small:.0e} layers", growth, "—", math.nan, 1.5, "growth"),
-        Row(
-            f"chain: peak bytes per layer ({mem_n:.0e} layers, tracemalloc)",
-            mem_ours,
-            "micrograd",
-            mem_peer,
-            3,
-            "memory",
-        ),
-    ]
+    memory = f"chain: peak bytes per layer ({mem_n:.0e} layers, tracemalloc)"
+    return [*rows, Row(memory, mem_ours, "micrograd", mem_peer, 3, "memory")]
 
 
 def machine() -> str:
