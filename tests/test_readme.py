@@ -82,3 +82,13 @@ def test_every_demo_is_in_the_readme_with_its_figure():
     assert sorted(shown) == demos
     for name in demos:
         assert f"(docs/figures/{name}.png)" in README and (ROOT / "docs" / "figures" / f"{name}.png").stat().st_size > 0
+
+
+def test_shell_commands_in_the_readme_parse():
+    """Every `micrograd-bn ...` line of a bash block names real subcommands and options."""
+    commands = [line.split("#")[0].strip() for block in blocks("bash") for line in block.splitlines()]
+    commands = [c for c in commands if c.startswith("micrograd-bn ")]
+    assert len(commands) >= 3
+    parser = cli.build_parser()
+    for command in commands:
+        parser.parse_args(shlex.split(command)[1:])  # exits with a usage error if anything is unknown
