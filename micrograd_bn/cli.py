@@ -35,11 +35,19 @@ def _shape(text: str) -> tuple[int, int]:
     return h, w
 
 
+def _momentum(text: str) -> float | None:
+    if text.lower() == "none":
+        return None  # cumulative average: the paper's Alg. 2 population statistics
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or None, got {text!r}") from None
+
+
 def _compare(args: argparse.Namespace) -> int:
     from .compare import compare, format_table
 
-    momentum = None if args.momentum.lower() == "none" else float(args.momentum)
-    result = compare(args.batch, args.features, args.seed, args.eps, momentum, spatial=args.spatial)
+    result = compare(args.batch, args.features, args.seed, args.eps, args.momentum, spatial=args.spatial)
     print(format_table(result))
     return 0 if result.ok else 1
 
@@ -99,11 +107,12 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_batch_options(p: argparse.ArgumentParser, batch: int, features: int) -> None:
+def _add_batch_options(p: argparse.ArgumentParser, batch: int, features: int, digits: bool = True) -> None:
     p.add_argument("--batch", type=_positive_int, default=batch, help=f"batch size N (default {batch})")
     p.add_argument("--features", type=_positive_int, default=features, help=f"features C (default {features})")
-    p.add_argument("--seed", type=int, default=0, help="random seed for x and dy (default 0)")
-    p.add_argument("--digits", type=_positive_int, default=4, help="significant digits shown (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="random seed for the batch and dy (default 0)")
+    if digits:
+        p.add_argument("--digits", type=_positive_int, default=4, help="significant digits shown (default 4)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,11 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("compare", help="autodiff vs closed form vs finite differences (vs torch) for BatchNorm")
-    p.add_argument("--batch", type=_positive_int, default=8, help="batch size N (default 8)")
-    p.add_argument("--features", type=_positive_int, default=3, help="features or channels C (default 3)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for x, dy, γ, β (default 0)")
+    _add_batch_options(p, batch=8, features=3, digits=False)
     p.add_argument("--eps", type=float, default=1e-5, help="ε in √(σ²_B + ε) (default 1e-5)")
-    p.add_argument("--momentum", default="0.1", help="running-statistics momentum, or None (default 0.1)")
+    p.add_argument("--momentum", type=_momentum, default=0.1, help="running-statistics momentum, or None (default 0.1)")
     p.add_argument("--spatial", type=_shape, default=None, metavar="HxW", help="use BatchNorm2d on (N, C, H, W)")
     p.set_defaults(run=_compare)
 

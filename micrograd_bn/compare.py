@@ -233,8 +233,8 @@ def term_scales(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarr
     terms each quantity sums, which bounds how much rounding can move it."""
     m = x.shape[0]
     a = np.abs
-    xmu = a(x - reference.batch_mean(x))
-    var = reference.batch_mean(xmu**2)
+    fwd = reference.forward_train(x, gamma, beta, eps)
+    xmu, var = a(x - fwd["mean"]), fwd["var"]
     inv_std = 1.0 / np.sqrt(var + eps)
     dx_hat = a(dy * gamma)
     dvar = (dx_hat * xmu).sum(axis=0) * 0.5 * (var + eps) ** -1.5
@@ -247,7 +247,7 @@ def term_scales(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarr
         "dx": dx_hat * inv_std + dvar * 2.0 * xmu / m + dmean / m,
         "dgamma": a(dy * xmu * inv_std).sum(axis=0),
         "dbeta": a(dy).sum(axis=0),
-        "running_mean": a(reference.batch_mean(x)),  # (1 − f)·0 + f·μ_B
+        "running_mean": a(fwd["mean"]),  # (1 − f)·0 + f·μ_B
         "running_var": np.maximum(var * m / (m - 1), 1.0),  # (1 − f)·1 + f·m/(m−1)·σ²_B
     }
     return {k: float(np.max(v)) for k, v in terms.items()}

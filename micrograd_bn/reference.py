@@ -42,14 +42,6 @@ def forward_eval(x: Array, running_mean: Array, running_var: Array, gamma: Array
     return scale * x + (beta - scale * running_mean)
 
 
-def _centered(x: Array, eps: float) -> tuple[Array, Array, Array, Array]:
-    """x_i − μ_B, σ²_B, 1/√(σ²_B + ε) and x̂_i: Alg. 1, lines 1–3."""
-    xmu = x - batch_mean(x)
-    var = batch_mean(xmu**2)
-    inv_std = 1.0 / np.sqrt(var + eps)
-    return xmu, var, inv_std, xmu * inv_std
-
-
 def backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
     """Sec. 3's chain rule, one quantity per equation, given dy = ∂ℓ/∂y.
 
@@ -57,7 +49,7 @@ def backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
     dgamma (∂ℓ/∂γ) and dbeta (∂ℓ/∂β).
     """
     m = x.shape[0]
-    xmu, var, inv_std, x_hat = _centered(x, eps)
+    xmu, var, inv_std, x_hat = _statistics(x, eps)
     dx_hat = dy * gamma
     dvar = (dx_hat * xmu).sum(axis=0) * -0.5 * (var + eps) ** -1.5
     dmean = (dx_hat * -inv_std).sum(axis=0) + dvar * (-2.0 * xmu).sum(axis=0) / m
@@ -78,8 +70,14 @@ def backward_compact(dy: Array, x: Array, gamma: Array, eps: float) -> Array:
     The same as `backward(...)["dx"]`: the Σ(x_i − μ_B) term of ∂ℓ/∂μ_B is zero.
     """
     m = x.shape[0]
-    _, _, inv_std, x_hat = _centered(x, eps)
+    _, _, inv_std, x_hat = _statistics(x, eps)
     return gamma * inv_std / m * (m * dy - dy.sum(axis=0) - x_hat * (dy * x_hat).sum(axis=0))
+
+
+def _statistics(x: Array, eps: float) -> tuple[Array, Array, Array, Array]:
+    """x_i − μ_B, σ²_B, 1/√(σ²_B + ε) and x̂_i, taken from Alg. 1 as `forward_train` computes it."""
+    fwd = forward_train(x, np.ones(x.shape[1]), np.zeros(x.shape[1]), eps)
+    return x - fwd["mean"], fwd["var"], 1.0 / np.sqrt(fwd["var"] + eps), fwd["x_hat"]
 
 
 def running_update(running: Array, batch_stat: Array, factor: float) -> Array:

@@ -62,3 +62,6 @@ def test_compare_momentum_option(capsys):
     assert "running_var" in capsys.readouterr().out
     assert cli.main(["compare", "--momentum", "2"]) == 2
     assert "momentum must be in [0, 1]" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["compare", "--momentum", "fast"])
+    assert "expected a number in [0, 1] or None" in capsys.readouterr().err
