@@ -53,14 +53,16 @@ class Value:
     __slots__ = ("data", "grad", "inputs", "local_grads", "op", "label", "_mark", "_g")
 
     def __init__(self, data: float, label: str = "") -> None:
-        if isinstance(data, Value):
-            msg = "Value(Value(...)) would nest a node in a node; pass the Value itself, or Value(v.data)"
-            raise TypeError(msg + " for a new leaf detached from v's graph")
-        if isinstance(data, bool) or not isinstance(data, Real):
-            raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r}")
+        if type(data) is not float:  # floats skip these checks (isinstance(x, Real) is slow)
+            if isinstance(data, Value):
+                msg = "Value(Value(...)) would nest a node in a node; pass the Value itself, or Value(v.data)"
+                raise TypeError(msg + " for a new leaf detached from v's graph")
+            if isinstance(data, bool) or not isinstance(data, Real):
+                raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r}")
+            data = float(data)
         if not math.isfinite(data):
             raise ValueError(f"Value needs a finite number, got {data!r}")
-        self.data, self.grad, self.inputs, self.local_grads = float(data), 0.0, (), ()
+        self.data, self.grad, self.inputs, self.local_grads = data, 0.0, (), ()
         self.op, self.label, self._mark = "", label, 0
 
     def __repr__(self) -> str:
@@ -251,8 +253,20 @@ class Value:
                 g = v._g
                 v.grad += g
                 bad += (v.data + g) * 0.0
-                for child, d in zip(v.inputs, v.local_grads):
-                    child._g += d * g
+                # the chain rule, input._g += local_derivative * g; spelled out for one and two
+                # inputs (most nodes), which CPython runs about twice as fast as the zip loop
+                inputs = v.inputs
+                n = len(inputs)
+                if n == 1:
+                    inputs[0]._g += v.local_grads[0] * g
+                elif n == 2:
+                    a, b = inputs
+                    da, db = v.local_grads
+                    a._g += da * g
+                    b._g += db * g
+                elif n:
+                    for child, d in zip(inputs, v.local_grads):
+                        child._g += d * g
         if bad != bad:
             _raise_non_finite(order)
 
