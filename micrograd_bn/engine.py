@@ -2,7 +2,7 @@
 
 Each operation creates one `Value` and stores, right beside its forward result, the
 local derivative ∂out/∂input for each of its inputs. `backward()` then visits the graph
-in reverse topological order and applies the chain rule with one generic loop:
+in reverse topological order and applies one chain rule, the same for every operation:
     input.grad += local_derivative * out.grad
 Names follow micrograd (`Value`, `.data`, `.grad`, `.backward()`, `.relu()`, `.tanh()`).
 
