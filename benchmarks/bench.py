@@ -30,6 +30,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script from a source checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from floor import Bare  # benchmarks/floor.py, beside this file
+
 import micrograd_bn
 from micrograd_bn import MLP, BatchNorm1d, Value, gc_paused, mse_loss
 
@@ -163,8 +165,11 @@ class Row:
         return self.peer_value / self.ours
 
     @property
-    def met(self) -> bool:
-        return self.ours <= self.target if self.kind == "growth" else self.ratio >= self.target
+    def met(self) -> str:
+        if math.isnan(self.target):
+            return "—"  # a yardstick row: no target
+        ok = self.ours <= self.target if self.kind == "growth" else self.ratio >= self.target
+        return "yes" if ok else "NO"
 
 
 def speed_rows(case: str, ours: Timing, peer: str, theirs: Timing, target: float) -> list[Row]:
@@ -187,14 +192,17 @@ def bench_batchnorm(rounds: int) -> list[Row]:
     xs_a, loss_a = handwritten_batchnorm(Value, x, dy)
     xs_b, _ = handwritten_batchnorm(mg_engine.Value, x, dy)
     xs_c, loss_c = layer_batchnorm(x, dy)
-    for a, b, c in zip(xs_a[0], xs_b[0], xs_c[0]):
+    xs_d, _ = handwritten_batchnorm(Bare, x, dy)
+    for a, b, c, d in zip(xs_a[0], xs_b[0], xs_c[0], xs_d[0]):
         same(a.grad, b.grad, "hand-written BN, ∂ℓ/∂x")
         same(a.grad, c.grad, "BatchNorm1d vs hand-written BN, ∂ℓ/∂x")
+        same(a.grad, d.grad, "hand-written BN on floor.Bare, ∂ℓ/∂x")
     same(loss_a.data, loss_c.data, "BatchNorm1d vs hand-written BN, ℓ")
     fns = {
         "ours": lambda: handwritten_batchnorm(Value, x, dy),
         "micrograd": lambda: handwritten_batchnorm(mg_engine.Value, x, dy),
         "layer": lambda: layer_batchnorm(x, dy),
+        "bare": lambda: handwritten_batchnorm(Bare, x, dy),
     }
     if torch is not None:
 
@@ -207,6 +215,8 @@ def bench_batchnorm(rounds: int) -> list[Row]:
     t = median_times(fns, rounds)
     rows = speed_rows("hand-written BN, binary + * **, 32×16: same code", t["ours"], "micrograd", t["micrograd"], 3)
     rows += speed_rows("BatchNorm1d(16) on 32×16", t["layer"], "micrograd (hand-written)", t["micrograd"], 3)
+    yardstick = "hand-written BN, same code on floor.Bare (a bare engine, not micrograd_bn)"
+    rows += speed_rows(yardstick, t["bare"], "micrograd", t["micrograd"], math.nan)
     if torch is not None:
         rows += speed_rows("BatchNorm1d(16) on 32×16", t["layer"], "torch, 0-d float64 tensors", t["torch"], 1)
     return rows
@@ -316,16 +326,16 @@ def format_rows(rows: list[Row]) -> str:
         if r.kind == "info":
             lines.append(f"| {r.case} | {r.ours:.2f} µs | | | | | |")
         elif r.kind == "growth":
-            lines.append(f"| {r.case} | {r.ours:.2f}× | | | | ≤ {r.target:g}× | {'yes' if r.met else 'NO'} |")
+            lines.append(f"| {r.case} | {r.ours:.2f}× | | | | ≤ {r.target:g}× | {r.met} |")
         elif r.kind == "memory":
             lines.append(
                 f"| {r.case} | {r.ours:.0f} B | {r.peer} | {r.peer_value:.0f} B | "
-                f"{r.ratio:.1f}× less | ≥ {r.target:g}× | {'yes' if r.met else 'NO'} |"
+                f"{r.ratio:.1f}× less | ≥ {r.target:g}× | {r.met} |"
             )
         else:
             lines.append(
                 f"| {r.case} | {r.ours * 1e3:.2f} ms | {r.peer} | {r.peer_value * 1e3:.2f} ms | "
-                f"{r.ratio:.1f}× faster | ≥ {r.target:g}× | {'yes' if r.met else 'NO'} |"
+                f"{r.ratio:.1f}× faster | {'—' if math.isnan(r.target) else f'≥ {r.target:g}×'} | {r.met} |"
             )
     return "\n".join(lines)
 

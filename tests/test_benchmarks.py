@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import sys
 from pathlib import Path
 
@@ -34,10 +35,23 @@ def test_quick_run_is_complete_and_checks_agreement():
     assert any("MLP" in c for c in cases) and any("peak bytes" in c for c in cases)
     for r in rows:
         assert r.ours > 0 and (r.kind == "info" or r.kind == "growth" or r.peer_value > 0)
+    assert [r.met for r in rows if "floor.Bare" in r.case] == ["—", "—"]  # the yardstick has no target
     table = bench.format_rows(rows)
     assert table.count("\n") == len(rows) + 1 and all(
-        ("yes" in line or "NO" in line or "µs" in line) for line in table.splitlines()[2:]
+        line.endswith(("| yes |", "| NO |", "| — |")) or "µs" in line for line in table.splitlines()[2:]
     )
+
+
+def test_floor_engine_is_a_true_yardstick():
+    """benchmarks/floor.py computes the same gradients as the engine, and its example runs."""
+    import floor
+
+    assert doctest.testmod(floor).failed == 0
+    a, b = floor.Bare(1.5), Value(1.5)
+    ya, yb = (a * a + 2.0) * a**-0.5, (b * b + 2.0) * b**-0.5
+    ya.backward()
+    yb.backward()
+    assert (ya.data, a.grad) == pytest.approx((yb.data, b.grad), rel=1e-15)
 
 
 def test_disagreement_is_caught():
