@@ -108,6 +108,9 @@ class Timing:
 def median_times(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, Timing]:
     """Median times of each function, alternating them round by round.
 
+    The order rotates every round, so that no engine always runs right after the same
+    one (a call runs measurably slower after torch's, whose heap it inherits).
+
     A call's result (its graph) is kept until the `run` clock stops; then it is dropped and
     `gc.collect()` runs, and the `freed` clock stops. This is fair both ways: micrograd's
     graphs are reference cycles (node → closure → node) that only the cyclic collector frees,
@@ -119,9 +122,11 @@ def median_times(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str,
     gc.freeze()
     runs: dict[str, list[float]] = {name: [] for name in fns}
     freed: dict[str, list[float]] = {name: [] for name in fns}
+    names = list(fns)
     try:
-        for _ in range(rounds):
-            for name, fn in fns.items():
+        for r in range(rounds):
+            for name in names[r % len(names) :] + names[: r % len(names)]:  # each takes each place in turn
+                fn = fns[name]
                 gc.collect()
                 t0 = time.perf_counter()
                 result = fn()
