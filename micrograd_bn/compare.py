@@ -212,7 +212,7 @@ def _torch(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, e
     try:
         import torch
     except ImportError:
-        return None, "PyTorch not installed: its column is left out (pip install torch to add it)"
+        return None, "PyTorch not installed: its column is left out (pip install torch==2.13.0 adds it)"
     xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     g = torch.tensor(gamma, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(beta, dtype=torch.float64, requires_grad=True)
