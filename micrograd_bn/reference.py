@@ -30,10 +30,18 @@ def forward_train(x: Array, gamma: Array, beta: Array, eps: float) -> dict[str, 
     >>> out["y"].ravel().round(4).tolist()
     [-1.2247, 0.0, 1.2247]
     """
-    mean = batch_mean(x)  # line 1: μ_B = (1/m) Σ x_i
-    var = batch_mean((x - mean) ** 2)  # line 2: σ²_B = (1/m) Σ (x_i − μ_B)², two-pass
-    x_hat = (x - mean) / np.sqrt(var + eps)  # line 3: x̂_i = (x_i − μ_B)/√(σ²_B + ε)
+    mean, _, var, _, x_hat = _normalize(x, eps)  # lines 1–3
     return {"mean": mean, "var": var, "x_hat": x_hat, "y": gamma * x_hat + beta}  # line 4: y_i = γx̂_i + β
+
+
+def _normalize(x: Array, eps: float) -> tuple[Array, Array, Array, Array, Array]:
+    """Alg. 1, lines 1–3: μ_B, x_i − μ_B, σ²_B, 1/√(σ²_B + ε) and x̂_i (the backward needs them all)."""
+    mean = batch_mean(x)  # line 1: μ_B = (1/m) Σ x_i
+    xmu = x - mean
+    var = batch_mean(xmu**2)  # line 2: σ²_B = (1/m) Σ (x_i − μ_B)², two-pass
+    std = np.sqrt(var + eps)
+    x_hat = xmu / std  # line 3: x̂_i = (x_i − μ_B)/√(σ²_B + ε)
+    return mean, xmu, var, 1.0 / std, x_hat
 
 
 def forward_eval(x: Array, running_mean: Array, running_var: Array, gamma: Array, beta: Array, eps: float) -> Array:
@@ -49,7 +57,7 @@ def backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
     dgamma (∂ℓ/∂γ) and dbeta (∂ℓ/∂β).
     """
     m = x.shape[0]
-    xmu, var, inv_std, x_hat = _statistics(x, eps)
+    _, xmu, var, inv_std, x_hat = _normalize(x, eps)
     dx_hat = dy * gamma
     dvar = (dx_hat * xmu).sum(axis=0) * -0.5 * (var + eps) ** -1.5
     dmean = (dx_hat * -inv_std).sum(axis=0) + dvar * (-2.0 * xmu).sum(axis=0) / m
@@ -70,14 +78,8 @@ def backward_compact(dy: Array, x: Array, gamma: Array, eps: float) -> Array:
     The same as `backward(...)["dx"]`: the Σ(x_i − μ_B) term of ∂ℓ/∂μ_B is zero.
     """
     m = x.shape[0]
-    _, _, inv_std, x_hat = _statistics(x, eps)
+    _, _, _, inv_std, x_hat = _normalize(x, eps)
     return gamma * inv_std / m * (m * dy - dy.sum(axis=0) - x_hat * (dy * x_hat).sum(axis=0))
-
-
-def _statistics(x: Array, eps: float) -> tuple[Array, Array, Array, Array]:
-    """x_i − μ_B, σ²_B, 1/√(σ²_B + ε) and x̂_i, taken from Alg. 1 as `forward_train` computes it."""
-    fwd = forward_train(x, np.ones(x.shape[1]), np.zeros(x.shape[1]), eps)
-    return x - fwd["mean"], fwd["var"], 1.0 / np.sqrt(fwd["var"] + eps), fwd["x_hat"]
 
 
 def running_update(running: Array, batch_stat: Array, factor: float) -> Array:
