@@ -26,7 +26,8 @@ _pass = 0  # backward-pass counter: a node whose _mark equals it was visited thi
 def _node(data: float, inputs: tuple, local_grads: tuple, op: str) -> Value:
     """Make a Value produced by an operation (no validation: inputs are already Values)."""
     out = _new(Value)
-    out.data, out.grad, out.inputs, out.local_grads = data, 0.0, inputs, local_grads
+    out.data, out.grad = data, 0.0  # pairs and triples assign without building a tuple
+    out.inputs, out.local_grads = inputs, local_grads
     out.op, out.label, out._mark = op, "", 0
     return out
 
@@ -62,7 +63,8 @@ class Value:
             data = float(data)
         if not math.isfinite(data):
             raise ValueError(f"Value needs a finite number, got {data!r}")
-        self.data, self.grad, self.inputs, self.local_grads = data, 0.0, (), ()
+        self.data, self.grad = data, 0.0
+        self.inputs, self.local_grads = (), ()
         self.op, self.label, self._mark = "", label, 0
 
     def __repr__(self) -> str:
