@@ -106,10 +106,11 @@ class Timing:
 
 
 def median_times(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, Timing]:
-    """Median times of each function, alternating them round by round.
+    """Median times of each function, run once a round in a new shuffled order each round.
 
-    The order rotates every round, so that no engine always runs right after the same
-    one (a call runs measurably slower after torch's, whose heap it inherits).
+    Shuffling (seeded, so runs are repeatable) keeps any engine from always running right
+    after the same one: a call runs measurably slower right after torch's, whose heap it
+    inherits. (Rotating the order is not enough: it keeps every engine's predecessor.)
 
     A call's result (its graph) is kept until the `run` clock stops; then it is dropped and
     `gc.collect()` runs, and the `freed` clock stops. This is fair both ways: micrograd's
@@ -122,10 +123,11 @@ def median_times(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str,
     gc.freeze()
     runs: dict[str, list[float]] = {name: [] for name in fns}
     freed: dict[str, list[float]] = {name: [] for name in fns}
-    names = list(fns)
+    order, shuffle = list(fns), random.Random(0).shuffle
     try:
-        for r in range(rounds):
-            for name in names[r % len(names) :] + names[: r % len(names)]:  # each takes each place in turn
+        for _ in range(rounds):
+            shuffle(order)
+            for name in order:
                 fn = fns[name]
                 gc.collect()
                 t0 = time.perf_counter()
@@ -209,20 +211,19 @@ def bench_batchnorm(rounds: int) -> list[Row]:
         "layer": lambda: layer_batchnorm(x, dy),
         "bare": lambda: handwritten_batchnorm(Bare, x, dy),
     }
-    if torch is not None:
+    t = median_times(fns, rounds)
+    rows = speed_rows("hand-written BN, binary + * **, 32×16: same code", t["ours"], "micrograd", t["micrograd"], 3)
+    rows += speed_rows("BatchNorm1d(16) on 32×16", t["layer"], "micrograd (hand-written)", t["micrograd"], 3)
+    yardstick = "hand-written BN, same code on floor.Bare (a bare engine, not micrograd_bn)"
+    rows += speed_rows(yardstick, t["bare"], "micrograd", t["micrograd"], math.nan)
+    if torch is not None:  # timed on its own: whatever runs right after torch runs slower
 
         def scalar(v: float):
             return torch.tensor(v, dtype=torch.float64, requires_grad=True)
 
         xs_t, _ = handwritten_batchnorm(scalar, x, dy)
         same(xs_t[0][0].grad.item(), xs_a[0][0].grad, "torch scalars vs ours")
-        fns["torch"] = lambda: handwritten_batchnorm(scalar, x, dy)
-    t = median_times(fns, rounds)
-    rows = speed_rows("hand-written BN, binary + * **, 32×16: same code", t["ours"], "micrograd", t["micrograd"], 3)
-    rows += speed_rows("BatchNorm1d(16) on 32×16", t["layer"], "micrograd (hand-written)", t["micrograd"], 3)
-    yardstick = "hand-written BN, same code on floor.Bare (a bare engine, not micrograd_bn)"
-    rows += speed_rows(yardstick, t["bare"], "micrograd", t["micrograd"], math.nan)
-    if torch is not None:
+        t = median_times({"layer": fns["layer"], "torch": lambda: handwritten_batchnorm(scalar, x, dy)}, rounds)
         rows += speed_rows("BatchNorm1d(16) on 32×16", t["layer"], "torch, 0-d float64 tensors", t["torch"], 1)
     return rows
 

@@ -58,3 +58,16 @@ def test_disagreement_is_caught():
     with pytest.raises(AssertionError, match="engines disagree"):
         bench.same(1.0, 1.0 + 1e-6, "demo")
     bench.same(1.0, 1.0 + 1e-13, "demo")  # within 1e-9 relative: no error
+
+
+def test_no_engine_always_runs_right_after_the_same_one():
+    """The run order changes every round: a call right after torch's runs slower, so a fixed
+    predecessor (as a rotated order keeps) would tilt every median against one engine."""
+    calls: list[str] = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in "abcd"}
+    bench.median_times(fns, rounds=12)
+    assert sorted(calls) == sorted("abcd" * 12)  # each ran once a round
+    rounds = [calls[i : i + 4] for i in range(0, len(calls), 4)]
+    for name in "abcd":
+        before = {r[r.index(name) - 1] for r in rounds if r.index(name) > 0}  # within a round
+        assert len(before) >= 2, f"{name} always ran right after {before}"
