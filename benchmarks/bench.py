@@ -5,10 +5,11 @@
     python benchmarks/bench.py [--quick]
 
 Every case runs the *same* computation on each engine, in one process, alternating
-engines round by round; the table gives median times and speed-ups (peer time / ours),
-the issue's target, and whether it is met. Each speed case has two rows: "fwd+bwd" stops
-the clock with the graph still alive; "graph freed" also counts releasing it (see
-`median_times`), which a training loop pays on every step. Before timing, each case
+engines in a new order each round; the table gives median times and speed-ups (peer time
+/ ours), the issue's target, and whether it is met. Each speed case has two rows: "fwd+bwd"
+stops the clock with the graph still alive; "graph freed" also counts releasing it (see
+`median_times`). The same-code case has a third: calls back to back, each engine's garbage
+left to the collector as in a training loop (see `loop_times`). Before timing, each case
 checks that the engines computed the same numbers (to 1e-9 relative).
 """
 
@@ -47,6 +48,7 @@ except ImportError:
     torch = None
 
 EPS = 1e-5
+LOOP_CALLS = 10  # back-to-back calls per round in `loop_times`
 
 
 # ---- the workloads: one function each, written once and run on every engine -------------------------
@@ -143,6 +145,33 @@ def median_times(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str,
     return {name: Timing(statistics.median(runs[name]), statistics.median(freed[name])) for name in fns}
 
 
+def loop_times(fns: dict[str, Callable[[], object]], rounds: int, calls: int) -> dict[str, float]:
+    """Median time per call when each function runs `calls` times back to back, as in training.
+
+    Nothing is collected by hand inside the clock: each engine pays for its garbage when and
+    as CPython's collector decides, while it builds the next graph. One untimed call first
+    leaves the garbage a loop's previous step would have left.
+    """
+    gc.collect()
+    gc.freeze()
+    per_call: dict[str, list[float]] = {name: [] for name in fns}
+    order, shuffle = list(fns), random.Random(1).shuffle
+    try:
+        for _ in range(rounds):
+            shuffle(order)
+            for name in order:
+                fn = fns[name]
+                gc.collect()
+                fn()
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    fn()
+                per_call[name].append((time.perf_counter() - t0) / calls)
+    finally:
+        gc.unfreeze()
+    return {name: statistics.median(per_call[name]) for name in fns}
+
+
 def peak_bytes(fn: Callable[[], object]) -> int:
     gc.collect()
     tracemalloc.start()
@@ -213,6 +242,9 @@ def bench_batchnorm(rounds: int) -> list[Row]:
     }
     t = median_times(fns, rounds)
     rows = speed_rows("hand-written BN, binary + * **, 32×16: same code", t["ours"], "micrograd", t["micrograd"], 3)
+    loop = loop_times({"ours": fns["ours"], "micrograd": fns["micrograd"]}, rounds, calls=LOOP_CALLS)
+    same_code_loop = f"hand-written BN, binary + * **, 32×16: same code: {LOOP_CALLS} calls back to back, per call"
+    rows.append(Row(same_code_loop, loop["ours"], "micrograd", loop["micrograd"], 3))
     rows += speed_rows("BatchNorm1d(16) on 32×16", t["layer"], "micrograd (hand-written)", t["micrograd"], 3)
     yardstick = "hand-written BN, same code on floor.Bare (a bare engine, not micrograd_bn)"
     rows += speed_rows(yardstick, t["bare"], "micrograd", t["micrograd"], math.nan)

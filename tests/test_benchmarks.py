@@ -71,3 +71,12 @@ def test_no_engine_always_runs_right_after_the_same_one():
     for name in "abcd":
         before = {r[r.index(name) - 1] for r in rounds if r.index(name) > 0}  # within a round
         assert len(before) >= 2, f"{name} always ran right after {before}"
+
+
+def test_loop_times_runs_each_engine_back_to_back():
+    calls: list[str] = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in "ab"}
+    per_call = bench.loop_times(fns, rounds=3, calls=4)
+    assert set(per_call) == {"a", "b"} and all(t > 0 for t in per_call.values())
+    assert calls.count("a") == calls.count("b") == 3 * (1 + 4)  # one untimed call, then four timed, a round
+    assert "abab" not in "".join(calls)  # never interleaved inside a round's loop
