@@ -24,7 +24,7 @@ import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,41 +107,47 @@ class Timing:
     freed: float
 
 
-def median_times(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, Timing]:
-    """Median times of each function, run once a round in a new shuffled order each round.
+def shuffled_rounds(fns: dict[str, Callable[[], object]], rounds: int) -> Iterator[tuple[str, Callable]]:
+    """Yield each (name, function) once a round, in a new order each round, each after a collection.
 
     Shuffling (seeded, so runs are repeatable) keeps any engine from always running right
     after the same one: a call runs measurably slower right after torch's, whose heap it
     inherits. (Rotating the order is not enough: it keeps every engine's predecessor.)
-
-    A call's result (its graph) is kept until the `run` clock stops; then it is dropped and
-    `gc.collect()` runs, and the `freed` clock stops. This is fair both ways: micrograd's
-    graphs are reference cycles (node → closure → node) that only the cyclic collector frees,
-    while this project's acyclic graphs are freed by reference counting when dropped.
     Objects that existed before the benchmark (torch's, say) are frozen out of the collector
     first, so a collection costs what the workload left behind, not what was imported.
     """
     gc.collect()
     gc.freeze()
-    runs: dict[str, list[float]] = {name: [] for name in fns}
-    freed: dict[str, list[float]] = {name: [] for name in fns}
     order, shuffle = list(fns), random.Random(0).shuffle
     try:
         for _ in range(rounds):
             shuffle(order)
             for name in order:
-                fn = fns[name]
                 gc.collect()
-                t0 = time.perf_counter()
-                result = fn()
-                t1 = time.perf_counter()
-                del result
-                gc.collect()
-                t2 = time.perf_counter()
-                runs[name].append(t1 - t0)
-                freed[name].append(t2 - t0)
+                yield name, fns[name]
     finally:
         gc.unfreeze()
+
+
+def median_times(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, Timing]:
+    """Median times of each function over `rounds` calls (see `shuffled_rounds` for the order).
+
+    A call's result (its graph) is kept until the `run` clock stops; then it is dropped and
+    `gc.collect()` runs, and the `freed` clock stops. This is fair both ways: micrograd's
+    graphs are reference cycles (node → closure → node) that only the cyclic collector frees,
+    while this project's acyclic graphs are freed by reference counting when dropped.
+    """
+    runs: dict[str, list[float]] = {name: [] for name in fns}
+    freed: dict[str, list[float]] = {name: [] for name in fns}
+    for name, fn in shuffled_rounds(fns, rounds):
+        t0 = time.perf_counter()
+        result = fn()
+        t1 = time.perf_counter()
+        del result
+        gc.collect()
+        t2 = time.perf_counter()
+        runs[name].append(t1 - t0)
+        freed[name].append(t2 - t0)
     return {name: Timing(statistics.median(runs[name]), statistics.median(freed[name])) for name in fns}
 
 
@@ -152,23 +158,13 @@ def loop_times(fns: dict[str, Callable[[], object]], rounds: int, calls: int) ->
     as CPython's collector decides, while it builds the next graph. One untimed call first
     leaves the garbage a loop's previous step would have left.
     """
-    gc.collect()
-    gc.freeze()
     per_call: dict[str, list[float]] = {name: [] for name in fns}
-    order, shuffle = list(fns), random.Random(1).shuffle
-    try:
-        for _ in range(rounds):
-            shuffle(order)
-            for name in order:
-                fn = fns[name]
-                gc.collect()
-                fn()
-                t0 = time.perf_counter()
-                for _ in range(calls):
-                    fn()
-                per_call[name].append((time.perf_counter() - t0) / calls)
-    finally:
-        gc.unfreeze()
+    for name, fn in shuffled_rounds(fns, rounds):
+        fn()
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        per_call[name].append((time.perf_counter() - t0) / calls)
     return {name: statistics.median(per_call[name]) for name in fns}
 
 
