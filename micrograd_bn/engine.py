@@ -190,7 +190,7 @@ class Value:
 
     def relu(self) -> Value:
         x = self.data
-        return _node(x if x > 0.0 else 0.0, (self,), (1.0 if x > 0.0 else 0.0,), "relu")
+        return _node(0.0 if x <= 0.0 else x, (self,), (1.0 if x > 0.0 else 0.0,), "relu")  # NaN stays NaN
 
     # ---- n-ary operations: one node for many inputs
     @staticmethod

@@ -290,6 +290,14 @@ def test_overflow_in_forward_is_reported_by_backward():
         y.backward()
 
 
+def test_relu_passes_nan_on_as_pytorch_does():
+    x = Value(1e200)
+    y = (x * x - x * x).relu()  # inf - inf is NaN; a relu that returned 0.0 would hide it
+    assert math.isnan(y.data)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        y.backward()
+
+
 def test_gradient_overflow_is_reported():
     x = Value(1e-300)
     z = x.log() * 1e10  # ∂z/∂x = 1e10 / x = 1e310: too big for a float, though every value is finite
