@@ -23,12 +23,24 @@ _POW_OPS: dict[float, str] = {}  # "**2", "**-0.5": each exponent's op name, for
 _pass = 0  # backward-pass counter: a node whose _mark equals it was visited this pass
 
 
-def _node(data: float, inputs: tuple, local_grads: tuple, op: str) -> Value:
-    """Make a Value produced by an operation (no validation: inputs are already Values)."""
+def _node(data: float, op: str, a: Value, da: float, b: Value | None = None, db: float = 0.0) -> Value:
+    """Make the Value an operation of one input `a` (or two, `a` and `b`) produces.
+
+    `da` is ∂out/∂a and `db` is ∂out/∂b. They sit in slots beside the inputs rather than
+    in tuples: building no tuple makes `+` and `*` about 10% faster and a node smaller.
+    (No validation: the operators pass only Values.)
+    """
     out = _new(Value)
     out.data, out.grad = data, 0.0  # pairs and triples assign without building a tuple
-    out.inputs, out.local_grads = inputs, local_grads
+    out._a, out._da, out._b, out._db = a, da, b, db
     out.op, out.label, out._mark = op, "", 0
+    return out
+
+
+def _node_n(data: float, op: str, inputs: tuple, local_grads: tuple) -> Value:
+    """Make the Value of an n-ary operation (Σ, Σw·x): its inputs and their ∂out/∂input in tuples."""
+    out = _node(data, op, None, 0.0)  # no input in the slots, so backward() reads the tuples
+    out._many, out._dmany = inputs, local_grads
     return out
 
 
@@ -42,6 +54,8 @@ class Value:
     `inputs` are the Values it was computed from, in order (`x * x` has two), and
     `local_grads[k]` is ∂self/∂inputs[k], fixed at forward time. `op` names the
     operation; `label` is free text for people (e.g. the paper's symbol "μ_B").
+    (One or two inputs are kept in the slots `_a, _da, _b, _db`, the many inputs of Σ and
+    Σw·x in the tuples `_many, _dmany`: see `_node`.)
 
     >>> a = Value(2.0); b = a * a + 1; b.backward()
     >>> b.data, a.grad
@@ -51,7 +65,7 @@ class Value:
     write `v` (same node) or `Value(v.data)` (a fresh leaf, cut from v's graph).
     """
 
-    __slots__ = ("data", "grad", "inputs", "local_grads", "op", "label", "_mark", "_g")
+    __slots__ = ("data", "grad", "op", "label", "_a", "_da", "_b", "_db", "_many", "_dmany", "_mark", "_g")
 
     def __init__(self, data: float, label: str = "") -> None:
         if type(data) is not float:  # floats skip these checks (isinstance(x, Real) is slow)
@@ -64,12 +78,27 @@ class Value:
         if not math.isfinite(data):
             raise ValueError(f"Value needs a finite number, got {data!r}")
         self.data, self.grad = data, 0.0
-        self.inputs, self.local_grads = (), ()
+        self._a, self._b, self._many, self._dmany = None, None, (), ()
         self.op, self.label, self._mark = "", label, 0
 
     def __repr__(self) -> str:
         name = f"{self.label}, " if self.label else ""
         return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
+
+    @property
+    def inputs(self) -> tuple[Value, ...]:
+        """The Values this one was computed from, in order (`()` for a leaf)."""
+        a = self._a
+        if a is None:
+            return self._many
+        return (a,) if self._b is None else (a, self._b)
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """∂self/∂input for each of `inputs`, in the same order."""
+        if self._a is None:
+            return self._dmany
+        return (self._da,) if self._b is None else (self._da, self._db)
 
     @property
     def _prev(self) -> set:  # micrograd's name for the inputs, kept so its tools work
@@ -82,47 +111,47 @@ class Value:
     # ---- arithmetic: constants stay out of the graph, folded into the local derivative
     def __add__(self, other):
         if type(other) is Value:
-            return _node(self.data + other.data, (self, other), (1.0, 1.0), "+")
+            return _node(self.data + other.data, "+", self, 1.0, other, 1.0)
         if type(other) in _FAST or isinstance(other, Real):
-            return _node(self.data + other, (self,), (1.0,), "+")
+            return _node(self.data + other, "+", self, 1.0)
         return NotImplemented
 
     __radd__ = __add__
 
     def __mul__(self, other):
         if type(other) is Value:
-            return _node(self.data * other.data, (self, other), (other.data, self.data), "*")
+            return _node(self.data * other.data, "*", self, other.data, other, self.data)
         if type(other) in _FAST or isinstance(other, Real):
-            return _node(self.data * other, (self,), (float(other),), "*")
+            return _node(self.data * other, "*", self, float(other))
         return NotImplemented
 
     __rmul__ = __mul__
 
     def __sub__(self, other):
         if type(other) is Value:
-            return _node(self.data - other.data, (self, other), (1.0, -1.0), "-")
+            return _node(self.data - other.data, "-", self, 1.0, other, -1.0)
         if type(other) in _FAST or isinstance(other, Real):
-            return _node(self.data - other, (self,), (1.0,), "-")
+            return _node(self.data - other, "-", self, 1.0)
         return NotImplemented
 
     def __rsub__(self, other):  # other - self
         if type(other) in _FAST or isinstance(other, Real):
-            return _node(other - self.data, (self,), (-1.0,), "-")
+            return _node(other - self.data, "-", self, -1.0)
         return NotImplemented
 
     def __neg__(self) -> Value:
-        return _node(-self.data, (self,), (-1.0,), "neg")
+        return _node(-self.data, "neg", self, -1.0)
 
     def __truediv__(self, other):
         if type(other) is Value:
             b = other.data
             if b == 0.0:
                 raise ZeroDivisionError(f"division by zero: {self.data!r} / Value(0.0)")
-            return _node(self.data / b, (self, other), (1.0 / b, -self.data / (b * b)), "/")
+            return _node(self.data / b, "/", self, 1.0 / b, other, -self.data / (b * b))
         if type(other) in _FAST or isinstance(other, Real):
             if other == 0:
                 raise ZeroDivisionError(f"division by zero: Value({self.data!r}) / 0")
-            return _node(self.data / other, (self,), (1.0 / other,), "/")
+            return _node(self.data / other, "/", self, 1.0 / other)
         return NotImplemented
 
     def __rtruediv__(self, other):  # other / self
@@ -131,7 +160,7 @@ class Value:
         b = self.data
         if b == 0.0:
             raise ZeroDivisionError(f"division by zero: {other!r} / Value(0.0)")
-        return _node(other / b, (self,), (-other / (b * b),), "/")
+        return _node(other / b, "/", self, -other / (b * b))
 
     def __pow__(self, k):
         if type(k) not in _FAST:
@@ -146,7 +175,7 @@ class Value:
             raise ZeroDivisionError(f"Value(0.0) ** {k!r}: infinite value or slope at zero")
         try:
             slope = k * x ** (k - 1) if k != 0 else 0.0
-            out = _node(x**k, (self,), (slope,), _POW_OPS.get(k) or _POW_OPS.setdefault(k, f"**{k:g}"))
+            out = _node(x**k, _POW_OPS.get(k) or _POW_OPS.setdefault(k, f"**{k:g}"), self, slope)
         except OverflowError:
             raise OverflowError(f"Value({x!r}) ** {k!r} overflows a float") from None
         return out
@@ -160,24 +189,24 @@ class Value:
             e = math.exp(self.data)
         except OverflowError:
             raise OverflowError(f"exp({self.data!r}) overflows a float (largest is ~exp(709))") from None
-        return _node(e, (self,), (e,), "exp")
+        return _node(e, "exp", self, e)
 
     def log(self) -> Value:
         x = self.data
         if x <= 0.0:
             raise _domain_error("log", x, "log needs a positive number")
-        return _node(math.log(x), (self,), (1.0 / x,), "log")
+        return _node(math.log(x), "log", self, 1.0 / x)
 
     def sqrt(self) -> Value:
         x = self.data
         if x <= 0.0:  # at 0 the derivative 1/(2√x) is infinite
             raise _domain_error("sqrt", x, "sqrt needs a positive number (its slope at 0 is infinite)")
         s = math.sqrt(x)
-        return _node(s, (self,), (0.5 / s,), "sqrt")
+        return _node(s, "sqrt", self, 0.5 / s)
 
     def tanh(self) -> Value:
         t = math.tanh(self.data)
-        return _node(t, (self,), (1.0 - t * t,), "tanh")
+        return _node(t, "tanh", self, 1.0 - t * t)
 
     def sigmoid(self) -> Value:
         x = self.data
@@ -186,11 +215,11 @@ class Value:
         else:  # the same value, written so exp cannot overflow
             e = math.exp(x)
             s = e / (1.0 + e)
-        return _node(s, (self,), (s * (1.0 - s),), "σ")
+        return _node(s, "σ", self, s * (1.0 - s))
 
     def relu(self) -> Value:
         x = self.data
-        return _node(0.0 if x <= 0.0 else x, (self,), (1.0 if x > 0.0 else 0.0,), "relu")  # NaN stays NaN
+        return _node(0.0 if x <= 0.0 else x, "relu", self, 1.0 if x > 0.0 else 0.0)  # NaN stays NaN
 
     # ---- n-ary operations: one node for many inputs
     @staticmethod
@@ -207,7 +236,7 @@ class Value:
             else:
                 const += _number(t, "Value.sum")
         total = math.fsum([const] + [t.data for t in nodes])
-        return _node(total, tuple(nodes), (1.0,) * len(nodes), "Σ")
+        return _node_n(total, "Σ", tuple(nodes), (1.0,) * len(nodes))
 
     @staticmethod
     def dot(weights: Iterable[Value], xs: Iterable[Value | float], bias: Value | None = None) -> Value:
@@ -236,7 +265,8 @@ class Value:
             x_nodes.append(bias)
             x_local.append(1.0)
             total += bias.data
-        return _node(total, (*ws, *x_nodes), (*local, *x_local), "Σw·x+b" if bias is not None else "Σw·x")
+        op = "Σw·x+b" if bias is not None else "Σw·x"
+        return _node_n(total, op, (*ws, *x_nodes), (*local, *x_local))
 
     # ---- reverse mode
     def backward(self) -> None:
@@ -255,19 +285,16 @@ class Value:
                 g = v._g
                 v.grad += g
                 bad += (v.data + g) * 0.0
-                # the chain rule, input._g += local_derivative * g; spelled out for one and two
-                # inputs (most nodes), which CPython runs about twice as fast as the zip loop
-                inputs = v.inputs
-                n = len(inputs)
-                if n == 1:
-                    inputs[0]._g += v.local_grads[0] * g
-                elif n == 2:
-                    a, b = inputs
-                    da, db = v.local_grads
-                    a._g += da * g
-                    b._g += db * g
-                elif n:
-                    for child, d in zip(inputs, v.local_grads):
+                # the chain rule, input._g += local_derivative * g, for the one or two inputs
+                # in slots (most nodes), then for the many of Σ and Σw·x
+                a = v._a
+                if a is not None:
+                    a._g += v._da * g
+                    b = v._b
+                    if b is not None:
+                        b._g += v._db * g
+                elif v._many:
+                    for child, d in zip(v._many, v._dmany):
                         child._g += d * g
         if bad != bad:
             _raise_non_finite(order)
@@ -315,7 +342,13 @@ def topological_order(root: Value) -> list[Value]:
             v._mark, v._g = mark, 0.0
             push(v)
             push(None)
-            stack.extend(v.inputs)
+            a = v._a
+            if a is None:
+                stack.extend(v._many)
+            else:
+                push(a)
+                if v._b is not None:
+                    push(v._b)
     return order
 
 

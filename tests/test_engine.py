@@ -79,6 +79,19 @@ def test_constants_are_not_nodes():
     assert y.local_grads == (1.0,) and y.inputs[0].local_grads == (3.0,)
 
 
+def test_inputs_and_local_grads_read_alike_from_slots_and_tuples():
+    """One or two inputs are kept in slots, the many of Σ in tuples: the public view is the same."""
+    a, b = Value(2.0), Value(3.0)
+    assert (a.inputs, a.local_grads) == ((), ())  # a leaf
+    assert ((a * 4.0).inputs, (a * 4.0).local_grads) == ((a,), (4.0,))
+    assert ((a * b).inputs, (a * b).local_grads) == ((a, b), (3.0, 2.0))
+    s = Value.sum([a, b, 1.0])
+    assert (s.inputs, s.local_grads) == ((a, b), (1.0, 1.0))
+    empty = Value.sum([5.0])  # only constants: a node with no inputs
+    empty.backward()
+    assert (empty.data, empty.inputs, empty.grad) == (5.0, (), 1.0)
+
+
 def test_sum_is_one_node():
     xs = [Value(float(i)) for i in range(5)]
     s = Value.sum([*xs, 10.0])
