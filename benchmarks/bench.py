@@ -303,7 +303,12 @@ def paused_chain(n: int):
 def bench_chain(small: int, large: int, mem_n: int, rounds: int, large_rounds: int) -> list[Row]:
     """Cost per node from `small` to `large` nodes (two per layer); peak memory per layer against micrograd."""
     rows = []
-    for name, fn in (("", lambda n: chain(Value, n)), (", forward in gc_paused()", paused_chain)):
+    variants = (
+        ("", lambda n: chain(Value, n), 1.5),
+        (" on floor.Bare (a bare engine, not micrograd_bn)", lambda n: chain(Bare, n), math.nan),
+        (", forward in gc_paused()", paused_chain, 1.5),
+    )
+    for name, fn, target in variants:
         per_node = {}
         for nodes in (small, large):
             layers = nodes // 2
@@ -311,9 +316,10 @@ def bench_chain(small: int, large: int, mem_n: int, rounds: int, large_rounds: i
             per_node[nodes] = t["ours"].run / nodes
         speed = per_node[large] * 1e6
         growth = per_node[large] / per_node[small]
+        per = f"{large:.0e} / {small:.0e} nodes"
         rows += [
             Row(f"chain{name}: µs per node at {large:.0e} nodes", speed, "—", math.nan, math.nan, "info"),
-            Row(f"chain{name}: cost per node, {large:.0e} / {small:.0e} nodes", growth, "—", math.nan, 1.5, "growth"),
+            Row(f"chain{name}: cost per node, {per}", growth, "—", math.nan, target, "growth"),
         ]
     x_ours, _ = chain(Value, mem_n)
     limit = sys.getrecursionlimit()
@@ -349,7 +355,7 @@ def run(quick: bool = False) -> list[Row]:
     rows = bench_batchnorm(rounds) + bench_mlp(3 if quick else 7)
     if quick:
         return rows + bench_chain(small=10**3, large=10**4, mem_n=10**3, rounds=rounds, large_rounds=1)
-    return rows + bench_chain(small=10**4, large=10**6, mem_n=10**4, rounds=rounds, large_rounds=3)
+    return rows + bench_chain(small=10**4, large=10**6, mem_n=10**4, rounds=rounds, large_rounds=5)
 
 
 def format_rows(rows: list[Row]) -> str:
@@ -358,7 +364,8 @@ def format_rows(rows: list[Row]) -> str:
         if r.kind == "info":
             lines.append(f"| {r.case} | {r.ours:.2f} µs | | | | | |")
         elif r.kind == "growth":
-            lines.append(f"| {r.case} | {r.ours:.2f}× | | | | ≤ {r.target:g}× | {r.met} |")
+            target = "—" if math.isnan(r.target) else f"≤ {r.target:g}×"
+            lines.append(f"| {r.case} | {r.ours:.2f}× | | | | {target} | {r.met} |")
         elif r.kind == "memory":
             lines.append(
                 f"| {r.case} | {r.ours:.0f} B | {r.peer} | {r.peer_value:.0f} B | "
