@@ -32,7 +32,8 @@ def _node(data: float, op: str, a: Value, da: float, b: Value | None = None, db:
     """
     out = _new(Value)
     out.data, out.grad = data, 0.0  # pairs and triples assign without building a tuple
-    out._a, out._da, out._b, out._db = a, da, b, db
+    out._a, out._da = a, da
+    out._b, out._db = b, db
     out.op, out.label, out._mark = op, "", 0
     return out
 
@@ -78,7 +79,8 @@ class Value:
         if not math.isfinite(data):
             raise ValueError(f"Value needs a finite number, got {data!r}")
         self.data, self.grad = data, 0.0
-        self._a, self._b, self._many, self._dmany = None, None, (), ()
+        self._a, self._b = None, None
+        self._many, self._dmany = (), ()
         self.op, self.label, self._mark = "", label, 0
 
     def __repr__(self) -> str:
