@@ -21,29 +21,35 @@ class Bare:
     __slots__ = ("data", "grad", "_a", "_da", "_b", "_db", "_seen")
 
     def __init__(self, data: float) -> None:
-        self.data, self.grad, self._a, self._b, self._seen = data, 0.0, None, None, False
+        self.data, self.grad = data, 0.0
+        self._a, self._b, self._seen = None, None, False
 
     def __add__(self, other: Bare | float) -> Bare:
         out = _new(Bare)
         if type(other) is Bare:
-            out.data, out._a, out._da, out._b, out._db = self.data + other.data, self, 1.0, other, 1.0
+            out.data, out._a, out._da = self.data + other.data, self, 1.0
+            out._b, out._db = other, 1.0
         else:
-            out.data, out._a, out._da, out._b = self.data + other, self, 1.0, None
+            out.data, out._a, out._da = self.data + other, self, 1.0
+            out._b = None
         out.grad, out._seen = 0.0, False
         return out
 
     def __mul__(self, other: Bare | float) -> Bare:
         out = _new(Bare)
         if type(other) is Bare:
-            out.data, out._a, out._da, out._b, out._db = self.data * other.data, self, other.data, other, self.data
+            out.data, out._a, out._da = self.data * other.data, self, other.data
+            out._b, out._db = other, self.data
         else:
-            out.data, out._a, out._da, out._b = self.data * other, self, other, None
+            out.data, out._a, out._da = self.data * other, self, other
+            out._b = None
         out.grad, out._seen = 0.0, False
         return out
 
     def __pow__(self, k: float) -> Bare:
         x, out = self.data, _new(Bare)
-        out.data, out._a, out._da, out._b = x**k, self, k * x ** (k - 1), None
+        out.data, out._a, out._da = x**k, self, k * x ** (k - 1)
+        out._b = None
         out.grad, out._seen = 0.0, False
         return out
 

@@ -90,6 +90,14 @@ def test_inputs_and_local_grads_read_alike_from_slots_and_tuples():
     empty = Value.sum([5.0])  # only constants: a node with no inputs
     empty.backward()
     assert (empty.data, empty.inputs, empty.grad) == (5.0, (), 1.0)
+    for node in (Value.sum([a]), Value.dot([a], [b]), Value.dot([], [], bias=a)):  # tuples of one or two
+        zero_grad(node)
+        node.backward()
+        assert node.inputs[0] is a and a.grad == node.local_grads[0]
+    a.grad = 0.0
+    square = a * a  # the same input in both slots: one node to visit, two edges to add along
+    square.backward()
+    assert len(topological_order(square)) == 2 and a.grad == 4.0
 
 
 def test_sum_is_one_node():
