@@ -35,6 +35,7 @@ mixed.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 
@@ -95,7 +96,7 @@ def run(batchnorm: bool, lr: float, steps: int, every: int | None, seed: int) ->
     data = load_digits(seed=seed)
     net, twin = sigmoid_mlp(batchnorm, seed=seed), sigmoid_mlp(batchnorm, seed=seed)
     opt, etas = SGD(net.parameters(), lr), [k * lr for k in RATE_MULTIPLES]
-    record: dict = {"step": [], "loss": [], "grad_norm": [], "landscape": [], "gradient_change": [], "beta": []}
+    record: dict = {"train_loss": [], "step": [], "grad_norm": [], "landscape": [], "gradient_change": [], "beta": []}
     label = f"loss_landscape {BN if batchnorm else NO_BN}"
     with gc_paused():
         for step, idx in enumerate(progress(minibatches(len(data.y_train), BATCH, steps, seed), steps, label)):
@@ -103,11 +104,11 @@ def run(batchnorm: bool, lr: float, steps: int, every: int | None, seed: int) ->
             loss = cross_entropy(net(rows), labels)
             opt.zero_grad()
             loss.backward()  # ∇ℓ(W) at this step's W, on this step's batch
+            record["train_loss"].append(loss.data)
             if every is not None and step % every == 0:
                 losses, changes = probe(net, twin, rows, labels, etas)
                 grad_norm = float(np.linalg.norm([p.grad for p in net.parameters()]))
                 record["step"].append(step)
-                record["loss"].append(loss.data)
                 record["grad_norm"].append(grad_norm)
                 record["landscape"].append(losses)
                 record["gradient_change"].append(changes)
@@ -125,7 +126,7 @@ def bands(r: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def summary(r: dict) -> dict:
-    """Per probe: the spread of ℓ over η, the largest gradient change; with β, median and max over training."""
+    """Median and largest over the probes: spread of ℓ over η, largest ‖Δ∇ℓ‖ over η, β; median ‖∇ℓ‖."""
     (loss_lo, loss_hi), (_, change) = bands(r).values()
     spread = loss_hi - loss_lo
     return {
@@ -136,6 +137,7 @@ def summary(r: dict) -> dict:
         "beta_median": float(np.median(r["beta"])),
         "beta_max": float(r["beta"].max()),
         "grad_norm_median": float(np.median(r["grad_norm"])),
+        "final_loss": float(np.mean(r["train_loss"][-10:])),  # training loss, mean of the last 10 steps
     }
 
 
@@ -143,8 +145,8 @@ def main(argv: list[str] | None = None) -> dict:
     p = parser(__doc__)
     p.add_argument("--lr", type=float, default=LR, help=f"training rate of both nets (default {LR:g})")
     args = p.parse_args(argv)
-    if not args.lr > 0:
-        sys.exit(f"loss_landscape: --lr must be positive, got {args.lr}")
+    if not (args.lr > 0 and math.isfinite(args.lr)):
+        sys.exit(f"loss_landscape: --lr must be a positive number, got {args.lr}")
     steps, every = (20, 5) if args.quick else (150, 10)
     runs = {NO_BN: run(False, args.lr, steps, every, args.seed), BN: run(True, args.lr, steps, every, args.seed)}
 
@@ -172,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict:
         result[label] = {
             **s,
             "probe_steps": r["step"].tolist(),
-            "loss": r["loss"].tolist(),
+            "train_loss": r["train_loss"].tolist(),
             "landscape": r["landscape"].tolist(),
             "gradient_change": r["gradient_change"].tolist(),
             "beta": r["beta"].tolist(),
@@ -184,7 +186,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"{label:>10}, median (max) over {len(r['step'])} probes: spread of ℓ {s['loss_spread_median']:.3g} "
             f"({s['loss_spread_max']:.3g}); ‖Δ∇ℓ‖ {s['gradient_change_median']:.3g} ({s['gradient_change_max']:.3g}); "
             f"β {s['beta_median']:.3g} ({s['beta_max']:.3g}); ‖∇ℓ‖ {s['grad_norm_median']:.3g}; "
-            f"training loss {np.mean(r['loss'][-5:]):.3f} at the end"
+            f"training loss {s['final_loss']:.3f} over the last 10 steps"
         )
     return result
 

@@ -254,8 +254,9 @@ def test_bn_state_sees_a_training_forward():
     assert bn_state(net) != before
 
 
-def test_loss_landscape_rejects_a_bad_rate(tmp_path, capsys):
+@pytest.mark.parametrize("lr", ["0", "-1", "inf", "nan"])
+def test_loss_landscape_rejects_a_bad_rate(tmp_path, lr):
     with pytest.raises(SystemExit) as exit_info:
-        load("loss_landscape").main(["--quick", "--out", str(tmp_path), "--lr", "0"])
-    assert "--lr must be positive" in str(exit_info.value)
+        load("loss_landscape").main(["--quick", "--out", str(tmp_path), "--lr", lr])
+    assert str(exit_info.value) == f"loss_landscape: --lr must be a positive number, got {float(lr)}"
     assert not (tmp_path / "loss_landscape.png").exists()
