@@ -27,8 +27,8 @@ NB: at this scale BN wins on the bad steps more than on the typical ones. The me
 training are closer: ‖Δ∇ℓ‖ 9–25% lower with BN; the spread of ℓ lower for seed 0 (0.24 against
 0.37), equal for seeds 1 and 2; β about equal, either way by seed. And BN's gradient is the
 larger, so the same η moves it further. The rate matters: at `--lr 0.3` the plain net stays on
-its plateau and comes out as smooth as the BN net or smoother; at `--lr 3` the comparison is
-mixed.
+its plateau and the difference is gone (its loss varies less than BN's along −∇ℓ, the gradient
+measures are about equal); at `--lr 3` the comparison is mixed.
 
     python demos/loss_landscape.py [--quick] [--out DIR] [--seed N] [--lr R]
 """
