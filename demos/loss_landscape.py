@@ -69,6 +69,8 @@ def probe(net: MLP, twin: MLP, rows: list, labels: list[int], etas: Sequence[flo
     The twin runs in training mode: ℓ is the training loss, with batch statistics μ_B, σ²_B.
     """
     params, twin_params = net.parameters(), twin.parameters()
+    if any(p is q for p, q in zip(params, twin_params)):
+        raise ValueError("probe: `twin` shares parameters with `net`; build a second net of the same kind")
     w, g = np.array([p.data for p in params]), np.array([p.grad for p in params])
     losses, changes = [], []
     for eta in etas:

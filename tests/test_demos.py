@@ -243,6 +243,13 @@ def test_loss_landscape_probe_reads_only_and_steps_along_the_gradient():
     assert changes[2] > changes[1] > 0
 
 
+def test_loss_landscape_probe_refuses_the_net_as_its_own_twin():
+    demo = load("loss_landscape")
+    net = sys.modules["_common"].sigmoid_mlp(batchnorm=True, seed=1)
+    with pytest.raises(ValueError, match="shares parameters"):
+        demo.probe(net, net, [[0.0] * 64] * 2, [0, 1], [1.0])
+
+
 def test_bn_state_sees_a_training_forward():
     """The check above can fail: one training-mode forward moves the running statistics."""
     load("loss_landscape")
