@@ -10,7 +10,8 @@ gradient caused by the update of the layers below it, on the same batch. For lay
     ICS (their Definition 2.1) = ‖G_{t,i} − G'_{t,i}‖₂, and (their Fig. 3) cos(G_{t,i}, G'_{t,i}).
 If the layers below barely changed what layer i sees, G' = G: distance 0, cosine 1. Santurkar et
 al. found that BN networks do not show less ICS by this measure (often more), although they train
-better; their argument is that BN helps by making the loss landscape smoother instead.
+better; their argument is that BN helps by making the loss landscape smoother instead (their
+Sec. 3.1 and Fig. 4, measured in loss_landscape.py).
 
 What runs: Figure 1's toy net (64 → 16 → 16 → 16 → 10 sigmoid, N(0, 0.5²) weights, lr 1, batches of
 16), 200 SGD steps with and without BN. Every 5th step, for layers i = 2, 3, 4 (layer 1 has no

@@ -28,6 +28,7 @@ NAMES = [  # the paper's claims, one demo each (other files in demos/, such as a
     "covariate_shift",
     "inference",
     "conv_feature_maps",
+    "loss_landscape",
 ]
 
 
@@ -190,3 +191,79 @@ def test_demo_runs_as_a_script(tmp_path, name):
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / f"{name}.png").exists()
+
+
+def bn_state(net) -> list[str]:
+    """Everything a probe must not touch, bit for bit: values, grads, BN's running statistics and last nodes."""
+    common = sys.modules["_common"]
+    out = [f"{p.data.hex()} {p.grad.hex()}" for p in net.parameters()]
+    for bn in (layer for layer in net.layers if isinstance(layer, common.BatchNorm1d)):
+        out += [x.hex() for x in bn.running_mean + bn.running_var] + [str(bn.num_batches_tracked)]
+        out += [str(id(nodes)) for nodes in bn.last]
+    return out
+
+
+def test_loss_landscape_probes_leave_training_bit_identical(tmp_path):
+    demo = load("loss_landscape")
+    r = run_quick("loss_landscape", tmp_path)
+    for label, batchnorm in (("without BN", False), ("with BN", True)):
+        res = r[label]
+        # the probed run ends exactly where the same training without probes ends: values and running statistics
+        unprobed = demo.run(batchnorm, r["lr"], r["steps"], every=None, seed=0)["state"]
+        assert [x.hex() for x in res["state"]] == [x.hex() for x in unprobed]
+        for key, (lo, hi) in res["bands"].items():  # Fig. 4's shaded bands are well-formed
+            lo, hi = np.array(lo), np.array(hi)
+            assert lo.shape == hi.shape == (len(res["probe_steps"]),), key
+            assert np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(lo <= hi), key
+        assert np.all(np.array(res["landscape"]) > 0)  # a cross-entropy
+        assert np.all(np.array(res["gradient_change"]) >= 0)
+        assert np.all(np.isfinite(res["beta"])) and min(res["beta"]) > 0
+    # which net is smoother is reported by the demo, not asserted: at this scale it can go either way
+    assert len(r["etas"]) >= 2 and min(r["etas"]) > 0
+
+
+def test_loss_landscape_probe_reads_only_and_steps_along_the_gradient():
+    demo = load("loss_landscape")
+    common = sys.modules["_common"]
+    data = common.load_digits()
+    net, twin = common.sigmoid_mlp(batchnorm=True, seed=1), common.sigmoid_mlp(batchnorm=True, seed=1)
+    rows, labels = data.x_train[:16], data.y_train[:16]
+    loss = demo.cross_entropy(net(rows), labels)
+    net.zero_grad()
+    loss.backward()
+    before = bn_state(net)
+    eta = 1e-5
+    losses, changes = demo.probe(net, twin, rows, labels, [0.0, eta, 1.0])
+    assert bn_state(net) == before  # values, grads, running statistics, num_batches_tracked: untouched
+    # at η = 0 the twin computes the net's own loss and gradient, bit for bit
+    assert losses[0] == loss.data and changes[0] == 0.0
+    # a small step along −∇ℓ lowers ℓ by η‖∇ℓ‖² to first order
+    g2 = sum(p.grad**2 for p in net.parameters())
+    assert abs((loss.data - losses[1]) / (eta * g2) - 1.0) < 1e-2
+    assert changes[2] > changes[1] > 0
+
+
+def test_loss_landscape_probe_refuses_the_net_as_its_own_twin():
+    demo = load("loss_landscape")
+    net = sys.modules["_common"].sigmoid_mlp(batchnorm=True, seed=1)
+    with pytest.raises(ValueError, match="shares parameters"):
+        demo.probe(net, net, [[0.0] * 64] * 2, [0, 1], [1.0])
+
+
+def test_bn_state_sees_a_training_forward():
+    """The check above can fail: one training-mode forward moves the running statistics."""
+    load("loss_landscape")
+    common = sys.modules["_common"]
+    data = common.load_digits()
+    net = common.sigmoid_mlp(batchnorm=True, seed=1)
+    before = bn_state(net)
+    net(data.x_train[:16])
+    assert bn_state(net) != before
+
+
+@pytest.mark.parametrize("lr", ["0", "-1", "inf", "nan"])
+def test_loss_landscape_rejects_a_bad_rate(tmp_path, lr):
+    with pytest.raises(SystemExit) as exit_info:
+        load("loss_landscape").main(["--quick", "--out", str(tmp_path), "--lr", lr])
+    assert str(exit_info.value) == f"loss_landscape: --lr must be a positive number, got {float(lr)}"
+    assert not (tmp_path / "loss_landscape.png").exists()
