@@ -112,7 +112,7 @@ def run(learned: bool, steps: int, seed: int) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parser(__doc__).parse_args(argv)
-    steps = 30 if args.quick else 200
+    steps = 20 if args.quick else 200
     data = load_digits(seed=args.seed)
     check = identity_check(data.x_train[:BATCH], args.seed)
     runs = {LEARNED: run(True, steps, args.seed), FROZEN: run(False, steps, args.seed)}

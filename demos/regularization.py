@@ -71,16 +71,18 @@ def batch_mate_outputs(data: Digits, sizes: tuple[int, ...], batches: int, seed:
         rng = random.Random(seed)
         others = range(1, len(x))  # x₀ is example 0; its mates are drawn from the rest
         mates = {m: [rng.sample(others, m - 1) for _ in range(batches)] for m in sizes}
-        out: dict[str, dict] = {"train": {}, "eval": {}}
-        for mode in ("train", "eval"):
-            if mode == "eval":  # Alg. 2, lines 8–10: E[x], Var[x] over the training batches
-                bn.reset_running_stats()
-                for i in range(0, len(x) - BATCH + 1, BATCH):
-                    bn(x[i : i + BATCH])
-                bn.eval()
-            for m in sizes:
-                out[mode][m] = np.array([[y.data for y in bn([x[0]] + [x[i] for i in idx])[0]] for idx in mates[m]])
-    return out
+
+        def outputs() -> dict[int, np.ndarray]:
+            return {
+                m: np.array([[y.data for y in bn([x[0]] + [x[i] for i in idx])[0]] for idx in mates[m]]) for m in sizes
+            }
+
+        training = outputs()  # Alg. 1: each batch its own μ_B, σ²_B
+        bn.reset_running_stats()  # Alg. 2, lines 8–10: E[x], Var[x] over ordinary training batches
+        for i in range(0, len(x) - BATCH + 1, BATCH):
+            bn(x[i : i + BATCH])
+        bn.eval()
+        return {"train": training, "eval": outputs()}
 
 
 def spread(y0: np.ndarray) -> float:
