@@ -3,7 +3,7 @@
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .drawing import draw, render
 from .engine import Value, gc_paused, topological_order, zero_grad
-from .nn import MLP, SGD, Linear, Module, ReLU, Sequential, Sigmoid, Tanh, cross_entropy, mse_loss
+from .nn import MLP, SGD, Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Tanh, cross_entropy, mse_loss
 from .trace import backward_steps
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "SGD",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Dropout",
     "Linear",
     "Module",
     "ReLU",

@@ -13,6 +13,7 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Iterator, Sequence
+from numbers import Real
 
 from .engine import Value
 
@@ -126,6 +127,39 @@ class ReLU(_Elementwise):
 
 
 ACTIVATIONS: dict[str, type[Module]] = {"tanh": Tanh, "sigmoid": Sigmoid, "relu": ReLU}
+
+
+class Dropout(Module):
+    """Inverted dropout, as `torch.nn.Dropout`: in training, each entry is zeroed with probability p.
+
+    The kept entries are scaled by 1/(1 − p), so an entry's expected value is unchanged and
+    `eval()` is the identity (it returns the very same Values). The mask is drawn afresh on each
+    training call from the layer's own `random.Random(seed)`, so a seed makes a demo repeatable.
+    As in PyTorch, p = 0 is the identity and p = 1 zeroes every entry in training.
+
+    >>> drop = Dropout(0.5, seed=0)
+    >>> [v.data for v in drop([[Value(1.0), Value(2.0), Value(3.0), Value(4.0)]])[0]]
+    [2.0, 4.0, 0.0, 0.0]
+    >>> x = [[Value(1.0)]]
+    >>> drop.eval()(x)[0][0] is x[0][0]
+    True
+    """
+
+    def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
+        if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p is the probability of zeroing an entry, a number in [0, 1]; got {p!r}")
+        self.p = float(p)
+        self.rng = random.Random(seed)
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p:g})"
+
+    def forward(self, batch: Sequence) -> Batch:
+        if not self.training or self.p == 0.0:
+            return [list(row) for row in batch]
+        keep = 1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0  # the scale of a kept entry
+        # x · mask/(1 − p): a zeroed entry is x·0, so its gradient to x is 0 (as PyTorch's)
+        return [[x * (0.0 if self.rng.random() < self.p else keep) for x in row] for row in batch]
 
 
 class Sequential(Module):

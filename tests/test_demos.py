@@ -28,6 +28,8 @@ NAMES = [  # the paper's claims, one demo each (other files in demos/, such as a
     "covariate_shift",
     "inference",
     "conv_feature_maps",
+    "regularization",
+    "identity_transform",
     "loss_landscape",
 ]
 
@@ -267,3 +269,41 @@ def test_loss_landscape_rejects_a_bad_rate(tmp_path, lr):
         load("loss_landscape").main(["--quick", "--out", str(tmp_path), "--lr", lr])
     assert str(exit_info.value) == f"loss_landscape: --lr must be a positive number, got {float(lr)}"
     assert not (tmp_path / "loss_landscape.png").exists()
+def test_regularization_batch_mates_move_training_output_only(tmp_path):
+    r = run_quick("regularization", tmp_path)
+    spread = r["spread_train"]
+    assert r["sizes"] == sorted(r["sizes"]) and len(spread) == len(r["sizes"]) >= 3
+    assert all(s > 0.05 for s in spread)  # Sec. 3.4: no longer deterministic for a given example
+    assert np.all(np.diff(spread) < 0)  # less noise in larger batches
+    assert -0.8 < r["slope"] < -0.3  # roughly 1/√m
+    assert r["eval_range"] == 0.0  # Alg. 2: eval output is the same, bit for bit, in every batch
+    for kind in ("without BN", "with BN", "with Dropout"):  # (b) is reported, not asserted: small scale
+        res = r[kind]
+        assert 0 <= res["test_accuracy"] <= 1 and 0 <= res["train_accuracy"] <= 1
+        assert math.isfinite(res["test_loss"]) and math.isfinite(res["train_loss"])
+
+
+def test_regularization_inference_net_is_the_eval_net_without_dropout():
+    demo = load("regularization")
+    net = demo.make_net(demo.DROPOUT, seed=0)
+    assert sum(isinstance(layer, demo.Dropout) for layer in net.layers) == 1
+    rows = np.random.default_rng(0).random((3, 64))
+    net.eval()
+    engine = np.array([[v.data for v in row] for row in net(rows.tolist())])
+    numpy_logits, _ = sys.modules["_common"].numpy_forward(demo.inference_net(net), rows)
+    assert np.allclose(numpy_logits, engine, rtol=1e-12, atol=1e-14)
+    net.train()
+    assert not np.allclose([[v.data for v in row] for row in net(rows.tolist())], engine)  # training: dropped
+
+
+def test_identity_transform_gamma_beta_give_back_x(tmp_path):
+    r = run_quick("identity_transform", tmp_path)
+    assert r["identity_error"] <= 1e-12 * max(1.0, r["x_max"])  # Sec. 3: y_i = x_i to rounding
+    assert r["x_hat_error"] > 0.1  # the check can fail: with γ = 1, β = 0, y = x̂ is not x
+    frozen = r["γ, β frozen at 1, 0"]
+    assert frozen["gamma_mean_abs"] == [1.0, 1.0, 1.0]
+    # frozen at 1, 0 the sigmoid inputs are x̂: about P(|N(0, 1)| < 1) = 0.683 of them near-linear
+    assert all(abs(share - 0.683) < 0.1 for share in frozen["share_start"])
+    for label in ("γ, β learned", "γ, β frozen at 1, 0"):  # the rest is reported, not asserted
+        assert all(0 <= share <= 1 for share in r[label]["held_out_share"])
+        assert 0 <= r[label]["final_accuracy"] <= 1

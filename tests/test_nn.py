@@ -8,7 +8,19 @@ import numpy as np
 import pytest
 from helpers import assert_close, central_difference
 
-from micrograd_bn import MLP, SGD, BatchNorm1d, Linear, Module, Sequential, Tanh, Value, cross_entropy, mse_loss
+from micrograd_bn import (
+    MLP,
+    SGD,
+    BatchNorm1d,
+    Dropout,
+    Linear,
+    Module,
+    Sequential,
+    Tanh,
+    Value,
+    cross_entropy,
+    mse_loss,
+)
 
 
 def test_linear_matches_numpy():
@@ -109,3 +121,56 @@ def test_bad_input(make, message):
 def test_forward_is_abstract():
     with pytest.raises(NotImplementedError):
         Module()([[1.0]])
+
+
+# ---- Dropout (as torch.nn.Dropout: inverted, training only) ----------------------------------------
+def test_dropout_eval_is_the_identity():
+    x = [[Value(float(i + j)) for j in range(5)] for i in range(3)]
+    net = Sequential(Dropout(0.5, seed=0))
+    out = net.eval()(x)
+    assert all(o is v for orow, row in zip(out, x) for o, v in zip(orow, row))  # the same Values
+    assert Dropout(0.0, seed=0)(x)[0][0] is x[0][0]  # p = 0: nothing to drop, in training too
+
+
+def test_dropout_training_zeroes_about_p_and_scales_the_rest():
+    p, n = 0.3, 4000
+    x = [[Value(1.0 + 0.001 * j) for j in range(n)]]
+    out = Dropout(p, seed=1)(x)[0]
+    zeroed = [o.data == 0.0 for o in out]
+    assert abs(sum(zeroed) / n - p) < 0.03  # binomial: std √(p(1−p)/n) ≈ 0.007
+    for o, v, z in zip(out, x[0], zeroed):
+        if not z:
+            assert o.data == pytest.approx(v.data / (1 - p), rel=1e-15)
+
+
+def test_dropout_gradient_flows_through_kept_entries_only():
+    p = 0.5
+    x = [[Value(v) for v in row] for row in np.random.default_rng(0).normal(size=(6, 8)).tolist()]
+    dy = np.random.default_rng(1).normal(size=(6, 8))
+    out = Dropout(p, seed=2)(x)
+    Value.sum([o * g for orow, grow in zip(out, dy.tolist()) for o, g in zip(orow, grow)]).backward()
+    kept = np.array([[o.data != 0.0 for o in row] for row in out])
+    assert 0 < kept.sum() < kept.size
+    assert_close([[v.grad for v in row] for row in x], np.where(kept, dy / (1 - p), 0.0))
+
+
+def test_dropout_seed_repeats_masks_and_each_call_draws_anew():
+    x = [[Value(1.0)] * 50]
+    a, b = Dropout(0.5, seed=3), Dropout(0.5, seed=3)
+    first = [v.data for v in a(x)[0]]
+    assert first == [v.data for v in b(x)[0]]
+    assert first != [v.data for v in a(x)[0]]
+
+
+def test_dropout_p_one_zeroes_everything_as_torch():
+    x = [[Value(2.0), Value(-1.0)]]
+    out = Dropout(1.0, seed=0)(x)
+    assert [v.data for v in out[0]] == [0.0, 0.0]
+    Value.sum(out[0]).backward()
+    assert [v.grad for v in x[0]] == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, math.nan, "0.5", True, None])
+def test_dropout_bad_p(p):
+    with pytest.raises(ValueError, match=r"Dropout: p is the probability .* in \[0, 1\]"):
+        Dropout(p)
