@@ -281,7 +281,7 @@ _HEAD = ("quantity", "key", "status", "worst at", "expected", "got", "rel err")
 
 
 def _cells(g: Grade) -> list[str]:
-    where = "" if g.case is None else f"{g.case} {list(g.index) if g.index is not None else ''}".strip()
+    where = "" if g.case is None else f"{g.case} {list(g.index)}" if g.index else g.case
     num = lambda v: "" if v is None else f"{v:.6g}"  # noqa: E731
     cells = [g.symbol, g.key, g.status, where, num(g.expected), num(g.got)]
     cells.append(
@@ -349,7 +349,14 @@ def check_backward(fn: Callable[..., Mapping[str, Any]], layer: str = "batchnorm
     expected = [autodiff(case, layer) for case in all_cases]
     yardsticks = [scales(case, layer) for case in all_cases]
     grades = [
-        _grade(spec, key, all_cases, [a.get(key) for a in answers], [e[key] for e in expected], yardsticks)
+        grade(
+            key,
+            spec.symbol(key),
+            [c.name for c in all_cases],
+            [a.get(key) for a in answers],
+            [e[key] for e in expected],
+            [s[key] for s in yardsticks],
+        )
         for key in KEYS
     ]
     notes = [f"ignored key {k!r}: the keys are {', '.join(KEYS)}" for k in answers[0] if k not in KEYS]
@@ -386,7 +393,7 @@ def _line(err: BaseException) -> str:
     return "" if tb is None else f" at {Path(tb.tb_frame.f_code.co_filename).name}, line {tb.tb_lineno}"
 
 
-def _as_float(value: Any, expected_shape: tuple[int, ...], spec: Layer, key: str) -> tuple[np.ndarray | None, str]:
+def _as_float(value: Any, expected_shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
     """The learner's value as a float64 array, or None and what is wrong with it."""
     try:
         arr = np.asarray(value)
@@ -405,29 +412,31 @@ def _as_float(value: Any, expected_shape: tuple[int, ...], spec: Layer, key: str
     return arr.astype(float), ""
 
 
-def _grade(spec: Layer, key: str, all_cases, got: list, expected: list, yardsticks: list) -> Grade:
-    grade = Grade(key, spec.symbol(key), "not done")
+def grade(key: str, symbol: str, names: list[str], got: list, expected: list, sizes: list[float]) -> Grade:
+    """Grade one quantity over the cases: `got` the learner's values (None: not done), `sizes`
+    the size of the summed terms on each case (errors are relative to it)."""
+    grade = Grade(key, symbol, "not done")
     if all(g is None for g in got):
         return grade
     grade.status = "WRONG"
     worst = -1.0
-    for case, g, e, s in zip(all_cases, got, expected, yardsticks):
+    for name, g, e, size in zip(names, got, expected, sizes):
         if g is None:
-            grade.problem, grade.case = "None on this case", case.name
+            grade.problem, grade.case = "None on this case", name
             return grade
-        arr, problem = _as_float(g, e.shape, spec, key)
+        arr, problem = _as_float(g, e.shape)
         if arr is None or problem in ("NaN", "inf"):
-            grade.problem, grade.case = problem, case.name
+            grade.problem, grade.case = problem, name
             if arr is not None:
                 grade.index = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
             return grade
         if problem:  # low precision: graded, but never ok
             grade.problem = problem
-        err = compare.relative_error(np.abs(arr - e), s[key])
+        err = compare.relative_error(np.abs(arr - e), size)
         idx = np.unravel_index(int(np.argmax(err)), err.shape)
         if err[idx] > worst:
             worst = float(err[idx])
-            grade.case, grade.index, grade.expected, grade.got = case.name, tuple(int(i) for i in idx), e[idx], arr[idx]
+            grade.case, grade.index, grade.expected, grade.got = name, tuple(int(i) for i in idx), e[idx], arr[idx]
     grade.rel_error = worst
     if worst <= TOLERANCE and not grade.problem:
         grade.status = "ok"
