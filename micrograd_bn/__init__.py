@@ -1,10 +1,8 @@
 """micrograd_bn: Batch Normalization (Ioffe & Szegedy, 2015) on a scalar autodiff engine."""
 
 from .batchnorm import BatchNorm1d, BatchNorm2d
-from .check import check_backward
 from .drawing import draw, render
 from .engine import Value, gc_paused, topological_order, zero_grad
-from .gradcheck import check_gradients
 from .nn import MLP, SGD, Linear, Module, ReLU, Sequential, Sigmoid, Tanh, cross_entropy, mse_loss
 from .trace import backward_steps
 
@@ -21,8 +19,6 @@ __all__ = [
     "Tanh",
     "Value",
     "backward_steps",
-    "check_backward",
-    "check_gradients",
     "cross_entropy",
     "draw",
     "gc_paused",
