@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from .check import FIT_TOLERANCE, TOLERANCE, CheckError, Grade, Report, grade
+from .check import FIT_TOLERANCE
 from .compare import TOLERANCE as WITNESS_TOLERANCE
 from .compare import relative_error
 from .engine import Value, topological_order
+from .grading import TOLERANCE, CheckError, Grade, Report, grade
 
 Inputs = Mapping[str, Any]  # leaf name -> a number or an array (NumPy or nested lists)
 _INDEXED = re.compile(r"^(.+)\[(\d+(?:,\s*\d+)*)\]$")  # "h[2]", "w[0, 1]"
