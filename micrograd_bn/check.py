@@ -291,20 +291,24 @@ def _line(err: BaseException) -> str:
 # --- the diagnosis -----------------------------------------------------------------------------
 
 
+def _count(spec: Layer, key: str, case: Case) -> tuple[str, np.float64]:
+    """How many entries the quantity's Σ adds up, and its symbol: m (BatchNorm); C or N (LayerNorm)."""
+    if key in ("dgamma", "dbeta") and spec.axis == 1:
+        return "N", np.float64(case.x.shape[0])  # γ and β sum over the examples
+    return spec.words["m"], np.float64(case.x.shape[spec.axis])
+
+
 def _families(spec: Layer, key: str, case: Case) -> list[tuple[str, Any]]:
     """Candidate factors for one case: constants, functions of m, and per-feature γ and (σ²_B + ε)^p."""
-    m = case.x.shape[spec.axis]
-    M = spec.words["m"]
+    M, m = _count(spec, key, case)
     out: list[tuple[str, Any]] = [("2", 2.0), ("1/2", 0.5), ("4", 4.0), ("1/4", 0.25)]
-    out += [(M, m), (f"1/{M}", 1 / m), (f"{M}/({M}−1)", m / (m - 1)), (f"({M}−1)/{M}", (m - 1) / m)]
-    out += [(f"{M}−1", m - 1), (f"1/({M}−1)", 1 / (m - 1)), (f"{M}²", m * m), (f"1/{M}²", 1 / m**2)]
+    with np.errstate(divide="ignore"):  # m − 1 = 0 for LayerNorm's N = 1: that candidate just fails
+        out += [(M, m), (f"1/{M}", 1 / m), (f"{M}/({M}−1)", m / (m - 1)), (f"({M}−1)/{M}", (m - 1) / m)]
+        out += [(f"{M}−1", m - 1), (f"1/({M}−1)", 1 / (m - 1)), (f"{M}²", m * m), (f"1/{M}²", 1 / m**2)]
     out += [("γ", case.gamma), ("1/γ", 1 / case.gamma), ("γ²", case.gamma**2)]
     if key in ("dgamma", "dbeta") and spec.axis == 1:
         return out  # LayerNorm's (σ² + ε) is per example: no factor of a per-feature quantity
-    v = reference.forward_train(case.x.T if spec.axis else case.x, np.ones(1), np.zeros(1), case.eps)["var"]
-    v = v + case.eps
-    if key in ("dx_hat", "dx"):
-        v = np.expand_dims(v, spec.axis)
+    v = np.var(case.x, axis=spec.axis, keepdims=key in ("dx_hat", "dx")) + case.eps
     s = f"(σ²{spec.words['B']} + ε)"
     for p, name in ((0.5, "^(1/2)"), (1.0, ""), (1.5, "^(3/2)"), (2.0, "^2")):
         out += [(s + name, v**p), (s + name.replace("(", "(−") if name else s + "^(−1)", v**-p)]
@@ -316,8 +320,11 @@ def _describe_factor(spec: Layer, key: str, name: str, sign: float) -> str:
     if name == "1":
         return f"{spec.symbol(key)} has the wrong sign (× −1) on every case"
     hint = ""
-    if name == f"1/{spec.words['m']}" and key in ("dgamma", "dbeta", "dvar", "dmean"):
-        hint = f": Sec. 3 sums over {spec.words['over']}, Σ_{spec.words['i']}, where a mean divides by {name[2:]}"
+    count = name[2:]
+    if name == f"1/{count}" and count in ("m", "C", "N") and key in ("dgamma", "dbeta", "dvar", "dmean"):
+        stat = key in ("dvar", "dmean") or spec.axis == 0  # BatchNorm's γ, β sum over the same batch
+        over, i = (spec.words["over"], spec.words["i"]) if stat else ("the examples", "i")
+        hint = f": Sec. 3 sums over {over}, Σ_{i}, where a mean divides by {count}"
     elif name.startswith("1/γ"):
         hint = ": a factor γ is missing"
     elif name.startswith("γ"):
