@@ -143,7 +143,7 @@ def autodiff(case: Case, layer: str = "batchnorm") -> dict[str, np.ndarray]:
 
 
 def _layernorm_autodiff(case: Case) -> dict[str, np.ndarray]:
-    from .batchnorm import LayerNorm
+    from . import LayerNorm
     from .engine import Value
 
     c = case.x.shape[1]
@@ -239,6 +239,8 @@ def check_backward(fn: Callable[..., Mapping[str, Any]], layer: str = "batchnorm
     ∂ℓ/∂β is off by the factor 1/m on every case: Sec. 3 sums over the batch, Σ_i, where a mean divides by m
     """
     spec = LAYERS[layer]
+    if spec is LAYERNORM and not _has_layernorm():
+        raise CheckError("--layer layernorm needs micrograd_bn.LayerNorm, which this version does not have")
     all_cases = cases(layer)
     answers = [_call(fn, spec, case) for case in all_cases]
     expected = [autodiff(case, layer) for case in all_cases]
@@ -259,6 +261,14 @@ def check_backward(fn: Callable[..., Mapping[str, Any]], layer: str = "batchnorm
     if report.first_wrong is not None:
         report.diagnosis = _diagnose(spec, report, all_cases, answers, expected, yardsticks)
     return report
+
+
+def _has_layernorm() -> bool:
+    try:
+        from . import LayerNorm  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _name(fn: Callable) -> str:
@@ -305,9 +315,10 @@ def _families(spec: Layer, key: str, case: Case) -> list[tuple[str, Any]]:
     with np.errstate(divide="ignore"):  # m − 1 = 0 for LayerNorm's N = 1: that candidate just fails
         out += [(M, m), (f"1/{M}", 1 / m), (f"{M}/({M}−1)", m / (m - 1)), (f"({M}−1)/{M}", (m - 1) / m)]
         out += [(f"{M}−1", m - 1), (f"1/({M}−1)", 1 / (m - 1)), (f"{M}²", m * m), (f"1/{M}²", 1 / m**2)]
-    out += [("γ", case.gamma), ("1/γ", 1 / case.gamma), ("γ²", case.gamma**2)]
-    if key in ("dgamma", "dbeta") and spec.axis == 1:
-        return out  # LayerNorm's (σ² + ε) is per example: no factor of a per-feature quantity
+    if not (spec.axis == 1 and key in ("dvar", "dmean")):  # LayerNorm's γ is per feature, σ² per example
+        out += [("γ", case.gamma), ("1/γ", 1 / case.gamma), ("γ²", case.gamma**2)]
+    if spec.axis == 1 and key in ("dgamma", "dbeta"):
+        return out
     v = np.var(case.x, axis=spec.axis, keepdims=key in ("dx_hat", "dx")) + case.eps
     s = f"(σ²{spec.words['B']} + ε)"
     for p, name in ((0.5, "^(1/2)"), (1.0, ""), (1.5, "^(3/2)"), (2.0, "^2")):

@@ -27,7 +27,7 @@ wrong first and what is wrong there.
 
 dy (∂ℓ/∂y) and x: {rows}-by-C arrays, {rows_are}.
 gamma (γ): shape (C,); eps: ε.
-Alg. 1's statistics are over {over}: every Σ_{i} runs over axis {axis}.
+Alg. 1's statistics are over {over}: every Σ_{i} runs over axis {axis}.{note}
 """
 
 import numpy as np
@@ -94,6 +94,9 @@ def exercise_source(layer: str = "batchnorm", path: str = "my_bn.py", example: b
         layer_option=layer_option,
         rows=rows,
         rows_are="m examples of C features" if spec.axis == 0 else "N examples of C features",
+        note="\n∂ℓ/∂σ² and ∂ℓ/∂μ have one entry per example, shape (N,): v[:, None] broadcasts one back."
+        if spec.axis
+        else "",
         axis=spec.axis,
         keep="" if spec.axis == 0 else ", keepdims=True",
         function=spec.function,
