@@ -304,6 +304,24 @@ def test_nodes_carry_the_papers_symbols():
     assert [v.label for v in n.x_hat] == ["x̂₁", "x̂₂", "x̂₃"] and n.y[2].label == "y₃"
 
 
+def test_every_label_of_a_feature_carries_its_superscript():
+    layer = BatchNorm1d(3)
+    layer([[1.0, 2.0, 3.0], [4.0, 0.0, -1.0]])
+    n = layer.last[2]
+    stats = (n.mean, n.mean.inputs[0], n.var, n.var.inputs[0], n.std.inputs[0], n.std)
+    assert [v.label for v in stats] == [
+        "μ_B⁽²⁾",
+        "Σx_i⁽²⁾",
+        "σ²_B⁽²⁾",
+        "Σ(x_i⁽²⁾−μ_B⁽²⁾)²",
+        "σ²_B⁽²⁾+ε",
+        "√(σ²_B⁽²⁾+ε)",
+    ]
+    entry = (n.deviation[0], n.var.inputs[0].inputs[0], n.x_hat[0], n.y[0].inputs[0], n.y[0])
+    assert [v.label for v in entry] == ["x₁⁽²⁾−μ_B⁽²⁾", "(x₁⁽²⁾−μ_B⁽²⁾)²", "x̂₁⁽²⁾", "γ⁽²⁾x̂₁⁽²⁾", "y₁⁽²⁾"]
+    assert "Alg. 1 line 4: scale and shift y_i⁽²⁾ = γ⁽²⁾x̂_i⁽²⁾ + β⁽²⁾" in layer.graph_groups()
+
+
 def test_affine_false_outputs_x_hat():
     y = BatchNorm1d(1, affine=False)([[1.0], [3.0]])
     assert_close(data(y).ravel(), [-1.0, 1.0], rtol=1e-5)
