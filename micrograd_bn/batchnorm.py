@@ -3,6 +3,7 @@
 Training mode builds Alg. 1 as a labelled graph, so its gradients (Sec. 3) arise from
 `backward()`; evaluation mode applies Alg. 2's inference transform with population
 statistics. Names follow `torch.nn.BatchNorm1d/2d`: `weight` is γ, `bias` is β.
+`LayerNorm` runs the same Alg. 1 code over each example's features instead.
 
 Labels, one rule everywhere: an entry of example n and feature k is x with n as a
 subscript (from 1, as the paper counts) and ⁽ᵏ⁾ as a superscript (from 0, as γ⁽ᵏ⁾;
@@ -12,7 +13,8 @@ statistic its group's index (BatchNorm's μ_B⁽²⁾, σ²_B⁽²⁾ of feature
 σ²₁ of example 1).
 
 References: Ioffe & Szegedy, "Batch Normalization", arXiv 1502.03167: Alg. 1 (training
-transform), Alg. 2 (inference), Sec. 3.2 (per-feature-map BN for convolutions).
+transform), Alg. 2 (inference), Sec. 3.2 (per-feature-map BN for convolutions); Ba, Kiros
+& Hinton, "Layer Normalization", arXiv 1607.06450, Sec. 3.
 """
 
 from __future__ import annotations
@@ -367,3 +369,78 @@ class BatchNorm2d(_BatchNorm):
             [[col[n * per_sample + r * w : n * per_sample + (r + 1) * w] for r in range(h)] for col in columns]
             for n in range(len(batch))
         ]
+
+
+class LayerNorm(Module):
+    """Layer Normalization: Alg. 1 over each example's C features, the same in training and eval.
+
+    Ba et al. (Sec. 3) take μ and σ² over the units of a layer for one example, so they
+    need no mini-batch (a batch of one is fine) and keep no running statistics; γ
+    (`weight`) and β (`bias`) are one per feature, as in `torch.nn.LayerNorm`.
+    `normalized_shape` is C or (C,), with C ≥ 2 (over one feature x − μ = 0 and y = β).
+    `last` holds Alg. 1's nodes per example: for row n, μₙ, σ²ₙ, √(σ²ₙ+ε), and the
+    entries xₙ⁽ᵏ⁾ − μₙ, x̂ₙ⁽ᵏ⁾, yₙ⁽ᵏ⁾ = γ⁽ᵏ⁾x̂ₙ⁽ᵏ⁾ + β⁽ᵏ⁾ (n from 1, k from 0).
+
+    >>> ln = LayerNorm(3)
+    >>> y = ln([[1.0, 2.0, 4.0]])
+    >>> [round(v.data, 4) for v in y[0]], ln.last[0].var.label, y[0][2].label
+    ([-1.069, -0.2673, 1.3363], 'σ²₁', 'y₁⁽²⁾')
+    """
+
+    def __init__(self, normalized_shape: int | tuple[int], eps: float = 1e-5, elementwise_affine: bool = True) -> None:
+        shape = tuple(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+        if len(shape) != 1 or isinstance(shape[0], bool) or not isinstance(shape[0], int) or shape[0] < 2:
+            raise ValueError(
+                f"normalized_shape must be the number of features C ≥ 2, or (C,), got {normalized_shape!r} "
+                "(over one feature x − μ = 0, so y = β whatever x; only the last axis can be normalized here)"
+            )
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, _check_eps(eps), elementwise_affine
+        self._features = [_feature(k) for k in range(shape[0])]
+        self.weight = [Value(1.0, f"γ{k}") for k in self._features] if elementwise_affine else None
+        self.bias = [Value(0.0, f"β{k}") for k in self._features] if elementwise_affine else None
+        self.last: list[Alg1Nodes] = []  # Alg. 1's nodes per example (row), from the last forward
+
+    def __repr__(self) -> str:
+        return f"LayerNorm({self.normalized_shape}, eps={self.eps:g}, elementwise_affine={self.elementwise_affine})"
+
+    def forward(self, batch: Any) -> list:
+        c = self.normalized_shape[0]
+        where = f"LayerNorm({c}) expects shape (N, {c})"
+        check_batch(batch, c, where)
+        for row in batch:
+            for x in row:
+                _check_entry(x, "LayerNorm")
+        nodes = [normalize(list(row), self.weight, self.bias, self.eps, self._labels(n)) for n, row in enumerate(batch)]
+        self.last = nodes
+        return [n.y for n in nodes]
+
+    def _labels(self, n: int) -> Alg1Labels:
+        """Example n's indices: μₙ, σ²ₙ, and xₙ⁽⁰⁾ … xₙ⁽ᶜ⁻¹⁾, each scaled by its own γ⁽ᵏ⁾ (n counted from 1)."""
+        e = _example(n)
+        group = f"LayerNorm({self.normalized_shape[0]}), example {n + 1} (row {n})"
+        return Alg1Labels(e, f"{e}⁽ᵏ⁾", [e + k for k in self._features], self._features, group)
+
+    def graph_groups(self) -> dict[str, list[Value]]:
+        """Alg. 1's steps per example as {cluster label: nodes}, then γ and β (shared by every example).
+
+        >>> ln = LayerNorm(2); y = ln([[1.0, 2.0], [0.0, 4.0]])
+        >>> for name, nodes in ln.graph_groups().items():
+        ...     print(f"{name} ({len(nodes)} nodes)")
+        Alg. 1 line 1: example mean μ₁ (2 nodes)
+        Alg. 1 line 2: example variance σ²₁ (6 nodes)
+        Alg. 1 line 3: normalize x̂₁⁽ᵏ⁾ (4 nodes)
+        Alg. 1 line 4: scale and shift y₁⁽ᵏ⁾ = γ⁽ᵏ⁾x̂₁⁽ᵏ⁾ + β⁽ᵏ⁾ (4 nodes)
+        Alg. 1 line 1: example mean μ₂ (2 nodes)
+        Alg. 1 line 2: example variance σ²₂ (6 nodes)
+        Alg. 1 line 3: normalize x̂₂⁽ᵏ⁾ (4 nodes)
+        Alg. 1 line 4: scale and shift y₂⁽ᵏ⁾ = γ⁽ᵏ⁾x̂₂⁽ᵏ⁾ + β⁽ᵏ⁾ (4 nodes)
+        γ⁽ᵏ⁾, β⁽ᵏ⁾: one per feature, for every example (4 nodes)
+        """
+        if not self.last:
+            raise ValueError("LayerNorm.graph_groups(): no Alg. 1 graph yet; call the layer on a batch first")
+        groups: dict[str, list[Value]] = {}
+        for n, nodes in enumerate(self.last):
+            groups.update(_alg1_groups(nodes, "example", self._labels(n), "⁽ᵏ⁾", []))
+        if self.elementwise_affine:
+            groups["γ⁽ᵏ⁾, β⁽ᵏ⁾: one per feature, for every example"] = [*self.weight, *self.bias]
+        return groups
