@@ -2,8 +2,9 @@
 
 Training mode builds Alg. 1 as a labelled graph, so its gradients (Sec. 3) arise from
 `backward()`; evaluation mode applies Alg. 2's inference transform with population
-statistics. Names follow `torch.nn.BatchNorm1d/2d`: `weight` is γ, `bias` is β.
-`LayerNorm` runs the same Alg. 1 code over each example's features instead.
+statistics, computed as γ·(x − E[x])/√(Var[x]+ε) + β (`folded()` gives the same map as
+scale·x + shift, to deploy). Names follow `torch.nn.BatchNorm1d/2d`: `weight` is γ, `bias`
+is β. `LayerNorm` runs the same Alg. 1 code over each example's features instead.
 
 Labels, one rule everywhere: an entry of example n and feature k is x with n as a
 subscript (from 1, as the paper counts) and ⁽ᵏ⁾ as a superscript (from 0, as γ⁽ᵏ⁾;
@@ -254,7 +255,8 @@ class _BatchNorm(Module):
         """Alg. 2, line 11: inference is y = scale·x + shift per feature; returns (scale, shift).
 
         scale = γ/√(Var[x]+ε), shift = β − γ·E[x]/√(Var[x]+ε), from the running statistics:
-        the map to deploy.
+        the map to deploy. (`eval()` computes the same map as γ·x̂ + β, which keeps its digits
+        when |E[x]| ≫ √Var[x]: scale·x + shift then cancels.)
         """
         if not self.track_running_stats:
             raise ValueError("folded(): this layer has track_running_stats=False, so no population statistics")
@@ -267,19 +269,20 @@ class _BatchNorm(Module):
         return out
 
     def _infer(self, xs: list, k: int) -> list[Value]:
-        """Alg. 2, line 11 as a graph: y = γ/√(Var[x]+ε)·x + (β − γE[x]/√(Var[x]+ε))."""
-        inv_std = 1.0 / math.sqrt(self.running_var[k] + self.eps)  # constants: no gradient
-        s = self._suffix[k]
-        if self.affine:
-            scale = self.weight[k] * inv_std
-            shift = self.bias[k] - scale * self.running_mean[k]
-            scale.label, shift.label = f"γ{s}/√(Var[x]{s}+ε)", f"β{s}−γ{s}E[x]{s}/√(Var[x]{s}+ε)"
-        else:
-            scale, shift = inv_std, -inv_std * self.running_mean[k]
+        """Alg. 2, line 11 on feature k, computed as y = γ·x̂ + β with x̂ = (x − E[x])/√(Var[x]+ε).
+
+        E[x] and Var[x] are constants (no gradient). The same map as `folded()`'s scale·x + shift,
+        but x − E[x] comes first, so y and ∂ℓ/∂γ = Σ ∂ℓ/∂y · x̂ keep their digits when
+        |E[x]| ≫ √Var[x] (the fold's ∂ℓ/∂γ is x/√(Var[x]+ε) − E[x]/√(Var[x]+ε), which cancels).
+        """
+        mean, std, s = self.running_mean[k], math.sqrt(self.running_var[k] + self.eps), self._suffix[k]
         out = []
         for x, i in zip(xs, _examples(len(xs))):
-            y = scale * x + shift
+            x_hat = (x - mean) / std
+            y = self.weight[k] * x_hat + self.bias[k] if self.affine else x_hat
             y = y if isinstance(y, Value) else Value(y)  # numbers in, affine=False: a leaf
+            if isinstance(x_hat, Value) and x_hat is not y:
+                x_hat.label = f"x̂{i}{s}"
             y.label = f"y{i}{s}"
             out.append(y)
         return out

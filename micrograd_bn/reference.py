@@ -46,9 +46,12 @@ def _normalize(x: Array, eps: float) -> tuple[Array, Array, Array, Array, Array]
 
 
 def forward_eval(x: Array, running_mean: Array, running_var: Array, gamma: Array, beta: Array, eps: float) -> Array:
-    """Alg. 2, line 11: y = γ/√(Var[x]+ε)·x + (β − γE[x]/√(Var[x]+ε))."""
-    scale = gamma / np.sqrt(running_var + eps)
-    return scale * x + (beta - scale * running_mean)
+    """Alg. 2, line 11, y = γ/√(Var[x]+ε)·x + (β − γE[x]/√(Var[x]+ε)), computed as γ·x̂ + β.
+
+    x − E[x] first: the folded form cancels when |E[x]| ≫ √Var[x] (x ≈ 1e6 ± 0.01).
+    """
+    x_hat = (x - running_mean) / np.sqrt(running_var + eps)
+    return gamma * x_hat + beta
 
 
 def backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
