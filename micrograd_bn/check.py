@@ -168,7 +168,8 @@ def scales(case: Case, layer: str = "batchnorm") -> dict[str, float]:
     if LAYERS[layer] is BATCHNORM:
         return compare.term_scales(case.x, case.dy, case.gamma, case.beta, case.eps)
     # LayerNorm's statistics are BatchNorm's on the transposed batch; γ and β still sum over examples.
-    x_hat = reference.forward_train(case.x.T, np.ones(1), np.zeros(1), case.eps)["x_hat"].T
+    c = case.x.shape[1]
+    x_hat = reference.layer_norm_forward(case.x, np.ones(c), np.zeros(c), case.eps)["x_hat"]
     out = compare.term_scales(case.x.T, case.dy.T, case.gamma[:, None], case.beta[:, None], case.eps)
     out["dgamma"] = float(np.abs(case.dy * x_hat).sum(axis=0).max())
     out["dbeta"] = float(np.abs(case.dy).sum(axis=0).max())

@@ -305,3 +305,93 @@ def test_load_attempt_returns_the_function(tmp_path):
     path.write_text("def batchnorm_backward(dy, x, gamma, eps):\n    return {'dbeta': dy.sum(axis=0)}\n")
     report = check_backward(load_attempt(path))
     assert [g.status for g in report.grades][-1] == "ok" and report.first_wrong is None and not report.ok
+
+
+# --- LayerNorm (Ba et al. 2016): the same Alg. 1 over each example's features -------------------
+
+
+def ln_derivation(dy, x, gamma, eps, axis=1):
+    n = x.shape[axis]
+    mu = x.mean(axis=axis, keepdims=True)
+    xmu = x - mu
+    var = (xmu**2).mean(axis=axis, keepdims=True)
+    inv = 1.0 / np.sqrt(var + eps)
+    dx_hat = dy * gamma
+    dvar = (dx_hat * xmu).sum(axis=axis, keepdims=True) * -0.5 * (var + eps) ** -1.5
+    dmean = (dx_hat * -inv).sum(axis=axis, keepdims=True) + dvar * (-2.0 * xmu).sum(axis=axis, keepdims=True) / n
+    dx = dx_hat * inv + dvar * 2.0 * xmu / n + dmean / n
+    out = {"dx_hat": dx_hat, "dvar": dvar.squeeze(axis), "dmean": dmean.squeeze(axis), "dx": dx}
+    return {**out, "dgamma": (dy * xmu * inv).sum(axis=0), "dbeta": dy.sum(axis=0)}
+
+
+def ln_variant(change=None, **knobs):
+    def backward(dy, x, gamma, eps):
+        out = ln_derivation(dy, x, gamma, eps, **knobs)
+        return {**out, **(change(out, dy, x, gamma, eps) if change else {})}
+
+    return backward
+
+
+LN_ZOO = {
+    "BatchNorm's axis": (ln_variant(axis=0), "dvar", "summed over axis 0; Sec. 3 sums over each example's features"),
+    "∂ℓ/∂σ² kept 2-d": (ln_variant(lambda o, *a: {"dvar": o["dvar"][:, None]}), "dvar", "keepdims=True?"),
+    "∂ℓ/∂μ · 1/C dropped": (
+        ln_variant(lambda o, dy, x, g, e: {"dx": o["dx"] - o["dmean"][:, None] / x.shape[1]}),
+        "dx",
+        "missing the term ∂ℓ/∂μ · 1/C",
+    ),
+    "the mean of dy for ∂ℓ/∂β": (
+        ln_variant(lambda o, dy, *a: {"dbeta": dy.mean(axis=0)}),
+        "dbeta",
+        "off by the factor 1/N on every case: Sec. 3 sums over the examples",
+    ),
+    "exponent −1/2": (
+        ln_variant(lambda o, dy, x, g, e: {"dvar": o["dvar"] * (x.var(axis=1) + e)}),
+        "dvar",
+        "factor (σ² + ε) on every case",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", LN_ZOO)
+def test_layernorm_bug_zoo(name):
+    backward, key, says = LN_ZOO[name]
+    report = check_backward(backward, layer="layernorm")
+    assert report.first_wrong.key == key and says in report.diagnosis[0], report.diagnosis
+
+
+def test_layernorm_right_derivation_passes_and_autodiff_matches_the_closed_form():
+    from micrograd_bn.check import LAYERNORM, autodiff
+
+    assert check_backward(ln_derivation, layer="layernorm").ok
+    assert check_backward(lambda dy, x, g, e: reference.layer_norm_backward(dy, x, g, e), layer="layernorm").ok
+    for case in cases("layernorm"):
+        closed = reference.layer_norm_backward(case.dy, case.x, case.gamma, case.eps)
+        by_autodiff = autodiff(case, "layernorm")
+        for key, terms in sec3_terms(case, LAYERNORM).items():
+            assert_close(sum(terms), closed[key], rtol=1e-9)
+            assert_close(by_autodiff[key], closed[key], rtol=1e-9)
+
+
+LN_ANSWERS = {
+    "dx_hat": "dy * gamma",
+    "dvar": "(dx_hat * (x - mean)).sum(axis=1) * -0.5 * (var[:, 0] + eps) ** -1.5",
+    "dmean": "(dx_hat * -1 / np.sqrt(var + eps)).sum(axis=1) + dvar * (-2 * (x - mean)).sum(axis=1) / C",
+    "dx": "dx_hat / np.sqrt(var + eps) + dvar[:, None] * 2 * (x - mean) / C + dmean[:, None] / C",
+    "dgamma": "(dy * x_hat).sum(axis=0)",
+    "dbeta": "dy.sum(axis=0)",
+}
+
+
+def test_layernorm_template_not_done_then_filled_in(tmp_path, capsys):
+    path = tmp_path / "my_ln.py"
+    assert run(capsys, "exercise", "--layer", "layernorm", "--out", str(path))[0] == 0
+    status, out, _ = run(capsys, "check", str(path), "--layer", "layernorm")
+    assert status == 1 and "LayerNorm backward" in out and out.count("not done") == 7
+    source = path.read_text()
+    for key, code in LN_ANSWERS.items():
+        source = source.replace(f"    {key} = None  # TODO", f"    {key} = {code}")
+    path.unlink()
+    path.write_text(source)
+    status, out, _ = run(capsys, "check", str(path), "--layer", "layernorm")
+    assert status == 0, out
