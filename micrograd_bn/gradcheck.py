@@ -147,7 +147,11 @@ def _run(f: Callable[..., Value], point: Inputs, derivatives: Callable, h: float
         entries = nodes[key]
         if len({idx for idx, _ in entries}) != len(entries):
             raise CheckError(f"the label {key!r} is on {len(entries)} nodes: give each its own ({key}[0], {key}[1], …)")
-        shape = tuple(max(idx[d] for idx, _ in entries) + 1 for d in range(len(entries[0][0])))
+        shape = (
+            np.shape(point[key])
+            if key in point
+            else tuple(max(i[d] for i, _ in entries) + 1 for d in range(len(entries[0][0])))
+        )
         grad, scale = np.zeros(shape), 0.0
         for idx, v in entries:
             grad[idx] = v.grad

@@ -93,3 +93,20 @@ def test_bad_uses_are_check_errors():
 
     with pytest.raises(CheckError, match="is on 2 nodes"):
         check_gradients(same_label, {"x": 1.0}, lambda x: {"h": 1.0})
+
+
+def test_matrix_leaves_and_unused_entries():
+    def f(w, x):  # ℓ = Σ_j c_j · (W x)_j, with W's last column unused (x has one entry fewer)
+        rows = [Value.dot(row[:2], x) for row in w]
+        return Value.dot(rows, [1.5, -0.5])
+
+    point = {"w": [[0.2, -0.4, 9.0], [1.1, 0.3, 9.0]], "x": [0.7, -1.3]}
+    c = np.array([1.5, -0.5])
+
+    def mine(w, x):
+        return {"w": np.outer(c, np.append(x, 0.0)), "x": c @ w[:, :2]}
+
+    report = check_gradients(f, point, mine)
+    assert report.ok and all(g.finite_diff < 1e-8 for g in report.grades)
+    wrong = check_gradients(f, point, lambda w, x: {"w": np.outer(c, np.append(x, 0.0)).T, "x": c @ w[:, :2]})
+    assert wrong.first_wrong.key == "w" and "shape (3, 2) where (2, 3) is expected" in wrong.diagnosis[0]
