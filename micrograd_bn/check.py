@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import itertools
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -527,12 +528,15 @@ def load_attempt(path: str | Path, layer: str = "batchnorm") -> Callable[..., Ma
     if spec is None or spec.loader is None:
         raise CheckError(f"{path}: cannot be imported as Python (name it something.py)")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would (dataclasses in the file look themselves up there)
     try:
         spec.loader.exec_module(module)
     except SyntaxError as err:
         raise CheckError(f"{path}, line {err.lineno}: SyntaxError: {err.msg}") from err
     except Exception as err:
         raise CheckError(f"{path}: raised {type(err).__name__} while loading: {err}{_line(err)}") from err
+    finally:
+        sys.modules.pop(spec.name, None)
     fn = getattr(module, name, None)
     if not callable(fn):
         found = sorted(k for k, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__)
