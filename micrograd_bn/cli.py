@@ -4,8 +4,6 @@ micrograd-bn compare --batch 8 --features 3 --seed 0   autodiff vs the paper's e
 micrograd-bn graph --out batchnorm.svg                  render BatchNorm's graph
 micrograd-bn trace                                      step through a backward pass
 micrograd-bn demo NAME                                  run one of the paper's demos
-micrograd-bn exercise --out my_bn.py                    derive BatchNorm's backward yourself...
-micrograd-bn check my_bn.py                             ...and see where it first goes wrong
 """
 
 from __future__ import annotations
