@@ -503,10 +503,15 @@ def _describe_term(spec: Layer, key: str, name: str, coef: list[float], all_case
     ):
         if all(close(a, target) for a in coef):
             return f"{sym} {text} {name}"
-    for j, (fam, _) in enumerate(scalar_fams):
+    counts = [_count(spec, key, c)[1] for c in all_cases]
+    small, large = int(np.argmin(counts)), int(np.argmax(counts))
+    for j, (fam, _) in enumerate(scalar_fams):  # the term appears fam times: got = … + fam · term
+        if all(close(1 + a, per_case[n][j]) for n, a in enumerate(coef)):
+            return f"{sym} has the term {name} multiplied by {fam}, where Sec. 3 has it once"
+    for j, (fam, _) in enumerate(scalar_fams):  # an extra fam · term on top of the right answer
         for sign in (1.0, -1.0):
             if all(close(a, sign * per_case[n][j]) for n, a in enumerate(coef)):
-                shrinks = abs(per_case[-1][j]) < abs(per_case[0][j])
+                shrinks = abs(per_case[large][j]) < abs(per_case[small][j])
                 tail = f"; it shrinks as {spec.words['m']} grows, so only small batches show it" if shrinks else ""
                 return f"{sym} has an extra {'−' if sign < 0 else ''}{fam} × ({name}){tail}"
     shown = ", ".join(f"{a:.3g}" for a in coef[:3])

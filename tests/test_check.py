@@ -64,6 +64,11 @@ ZOO = {  # name: (learner's backward, first wrong key, what the diagnosis must s
         "dx",
         "extra 1/m × (∂ℓ/∂μ_B · 1/m); it shrinks as m grows",
     ),
+    "∂ℓ/∂μ_B where Sec. 3 has ∂ℓ/∂μ_B · 1/m": (
+        variant(lambda o, dy, x, g, e: {"dx": o["dx"] - o["dmean"] / len(x) + o["dmean"]}),
+        "dx",
+        "has the term ∂ℓ/∂μ_B · 1/m multiplied by m, where Sec. 3 has it once",
+    ),
     "the mean of dy for ∂ℓ/∂β": (
         variant(lambda o, dy, x, g, e: {"dbeta": dy.mean(axis=0)}),
         "dbeta",
