@@ -1,6 +1,6 @@
 """micrograd_bn: Batch Normalization (Ioffe & Szegedy, 2015) on a scalar autodiff engine."""
 
-from .batchnorm import BatchNorm1d, BatchNorm2d
+from .batchnorm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .drawing import draw, render
 from .engine import Value, gc_paused, topological_order, zero_grad
 from .nn import MLP, SGD, Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Tanh, cross_entropy, mse_loss
@@ -12,6 +12,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Dropout",
+    "LayerNorm",
     "Linear",
     "Module",
     "ReLU",

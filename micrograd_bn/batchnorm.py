@@ -1,17 +1,28 @@
 """Batch Normalization written with engine primitives, one line per step of Alg. 1.
 
 Training mode builds Alg. 1 as a labelled graph, so its gradients (Sec. 3) arise from
-`backward()`; evaluation mode applies Alg. 2's fixed affine map with population
-statistics. Names follow `torch.nn.BatchNorm1d/2d`: `weight` is γ, `bias` is β.
+`backward()`; evaluation mode applies Alg. 2's inference transform with population
+statistics, computed as γ·(x − E[x])/√(Var[x]+ε) + β (`folded()` gives the same map as
+scale·x + shift, to deploy). Names follow `torch.nn.BatchNorm1d/2d`: `weight` is γ, `bias`
+is β. `LayerNorm` runs the same Alg. 1 code over each example's features instead.
+
+Labels, one rule everywhere: an entry of example n and feature k is x with n as a
+subscript (from 1, as the paper counts) and ⁽ᵏ⁾ as a superscript (from 0, as γ⁽ᵏ⁾;
+BatchNorm drops it when there is one feature), e.g. x₁⁽²⁾; every node made from that
+entry carries the same indices (x₁⁽²⁾−μ_B⁽²⁾, x̂₁⁽²⁾, γ⁽²⁾x̂₁⁽²⁾, y₁⁽²⁾) and every
+statistic its group's index (BatchNorm's μ_B⁽²⁾, σ²_B⁽²⁾ of feature 2; LayerNorm's μ₁,
+σ²₁ of example 1).
 
 References: Ioffe & Szegedy, "Batch Normalization", arXiv 1502.03167: Alg. 1 (training
-transform), Alg. 2 (inference), Sec. 3.2 (per-feature-map BN for convolutions).
+transform), Alg. 2 (inference), Sec. 3.2 (per-feature-map BN for convolutions); Ba, Kiros
+& Hinton, "Layer Normalization", arXiv 1607.06450, Sec. 3.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Real
 from typing import Any
@@ -23,14 +34,25 @@ _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def _labelled(v: Value, label: str) -> Value:
-    v.label = label
-    return v
+def _example(n: int) -> str:
+    """Row n's subscript, counted from 1 as the paper counts examples: 0 → "₁"."""
+    return str(n + 1).translate(_SUB)
+
+
+@functools.lru_cache(maxsize=64)
+def _examples(m: int) -> tuple[str, ...]:
+    """The subscripts of examples 1 … m, made once per batch size (that saves ~10% of a BatchNorm forward)."""
+    return tuple(map(_example, range(m)))
+
+
+def _feature(k: int) -> str:
+    """Feature k's superscript, counted from 0 as γ⁽ᵏ⁾ is: 2 → "⁽²⁾"."""
+    return f"⁽{str(k).translate(_SUP)}⁾"
 
 
 @dataclass
 class Alg1Nodes:
-    """The nodes of Alg. 1 for one feature k, as built by the last training forward."""
+    """The nodes of Alg. 1 for one group of m values (a feature, or an example), as built by the last forward."""
 
     x: list[Value | float]  # x_i, the inputs
     mean: Value  # μ_B (line 1)
@@ -41,52 +63,106 @@ class Alg1Nodes:
     y: list[Value]  # y_i = γ x̂_i + β (line 4)
 
 
-def normalize_feature(xs: list, gamma: Value | None, beta: Value | None, eps: float, k: str = "") -> Alg1Nodes:
-    """Alg. 1 on the m values of one feature: every intermediate is a labelled node.
+@dataclass(frozen=True)
+class Alg1Labels:
+    """The indices one group's labels carry (see the module docstring), and its name for messages.
 
-    `k` is appended to each label (the paper's superscript ⁽ᵏ⁾ for feature k).
-    Raises ValueError when σ²_B + ε = 0 (a constant feature with eps = 0).
-
-    >>> nodes = normalize_feature([Value(1.0), Value(2.0), Value(3.0)], None, None, eps=0.0)
-    >>> round(nodes.var.data, 6), [round(v.data, 4) for v in nodes.x_hat]
-    (0.666667, [-1.2247, 0.0, 1.2247])
+    `stat` follows μ and σ² ("_B⁽²⁾": BatchNorm's feature 2; "₁": LayerNorm's example 1),
+    `each` stands for every entry under a Σ ("_i⁽²⁾"; "₁⁽ᵏ⁾"); entry i is x{index[i]}
+    and is scaled by γ{feature[i]}.
     """
-    m, names = len(xs), _labels(len(xs), k)
-    # Alg. 1, line 1: μ_B = (1/m) Σ x_i
-    mean = _labelled(_labelled(Value.sum(xs), f"Σx_i{k}") / m, f"μ_B{k}")
-    # line 2: σ²_B = (1/m) Σ (x_i − μ_B)²  (biased: 1/m)
-    dev = [_labelled(x - mean, name) for x, name in zip(xs, names["dev"])]
-    squares = [_labelled(d**2, name) for d, name in zip(dev, names["square"])]
-    var = _labelled(_labelled(Value.sum(squares), f"Σ(x_i{k}−μ_B)²") / m, f"σ²_B{k}")
+
+    stat: str
+    each: str
+    index: Sequence[str]
+    feature: Sequence[str]
+    group: str  # "BatchNorm1d, feature 2"
+
+
+def normalize(
+    xs: list, gammas: Sequence[Value] | None, betas: Sequence[Value] | None, eps: float, labels: Alg1Labels
+) -> Alg1Nodes:
+    """Alg. 1 on m values, then the paper's symbol on each node it made.
+
+    BatchNorm passes one feature over the mini-batch, with the same γ and β for every
+    entry; LayerNorm one example over its features, with entry i's own γ and β.
+    `gammas`/`betas` None gives y_i = x̂_i. Raises ValueError when μ_B or σ²_B is not
+    finite (a NaN or inf arrived from upstream) or σ²_B + ε = 0 (constant values, eps = 0).
+
+    >>> labels = Alg1Labels("_B", "_i", ["₁", "₂", "₃"], ["", "", ""], "one feature")
+    >>> nodes = normalize([Value(1.0), Value(2.0), Value(3.0)], None, None, 0.0, labels)
+    >>> round(nodes.var.data, 6), [round(v.data, 4) for v in nodes.x_hat], nodes.deviation[0].label
+    (0.666667, [-1.2247, 0.0, 1.2247], 'x₁−μ_B')
+    """
+    m = len(xs)
+    mean = Value.sum(xs) / m  # Alg. 1, line 1: μ_B = (1/m) Σ x_i
+    deviation = [x - mean for x in xs]
+    var = Value.sum([d**2 for d in deviation]) / m  # line 2: σ²_B = (1/m) Σ (x_i − μ_B)² (biased: 1/m)
+    _check_statistics(mean, var, eps, labels)
+    std = (var + eps).sqrt()
+    x_hat = [d / std for d in deviation]  # line 3: x̂_i = (x_i − μ_B) / √(σ²_B + ε)
+    if gammas is None:  # no γ, β: y_i = x̂_i
+        y = x_hat
+    else:
+        y = [g * xh + b for g, xh, b in zip(gammas, x_hat, betas)]  # line 4: y_i = γ x̂_i + β
+
+    # Then the paper's symbols, with the indices of the module docstring. The nodes made on
+    # the way are inputs of the ones kept: Σ x_i of μ_B, Σ (x_i − μ_B)² of σ²_B, σ²_B + ε of √, γx̂_i of y_i.
+    mu, sigma2, each = f"μ{labels.stat}", f"σ²{labels.stat}", labels.each
+    sum_squares = var.inputs[0]
+    mean.label, mean.inputs[0].label = mu, f"Σx{each}"
+    var.label, sum_squares.label = sigma2, f"Σ(x{each}−{mu})²"
+    std.label, std.inputs[0].label = f"√({sigma2}+ε)", f"{sigma2}+ε"
+    for d, square, xh, i in zip(deviation, sum_squares.inputs, x_hat, labels.index):
+        d.label, square.label, xh.label = f"x{i}−{mu}", f"(x{i}−{mu})²", f"x̂{i}"
+    if gammas is not None:
+        for yi, i, k in zip(y, labels.index, labels.feature):
+            yi.label, yi.inputs[0].label = f"y{i}", f"γ{k}x̂{i}"
+    return Alg1Nodes(list(xs), mean, deviation, var, std, x_hat, y)
+
+
+def _check_statistics(mean: Value, var: Value, eps: float, labels: Alg1Labels) -> None:
+    mu, sigma2 = f"μ{labels.stat}", f"σ²{labels.stat}"
+    if not (math.isfinite(mean.data) and math.isfinite(var.data)):
+        raise ValueError(
+            f"{labels.group}: {mu} = {mean.data!r}, {sigma2} = {var.data!r} are not finite: an input Value is "
+            "NaN or infinite; find where it became so in the layers before"
+        )
     if var.data + eps <= 0.0:
         raise ValueError(
-            f"σ²_B + ε = 0 for feature{k or ' 0'}: the batch is constant and eps = {eps!r}, so x̂ = 0/0; "
+            f"{labels.group}: {sigma2} + ε = 0: the values are constant and eps = {eps!r}, so x̂ = 0/0; "
             "use eps > 0 (e.g. 1e-5)"
         )
-    # line 3: x̂_i = (x_i − μ_B) / √(σ²_B + ε)
-    std = _labelled(_labelled(var + eps, f"σ²_B{k}+ε").sqrt(), f"√(σ²_B{k}+ε)")
-    x_hat = [_labelled(d / std, name) for d, name in zip(dev, names["x_hat"])]
-    if gamma is None:  # affine=False: y_i = x̂_i
-        y = x_hat
-    else:  # line 4: y_i = γ x̂_i + β
-        y = [
-            _labelled(_labelled(gamma * xh, scaled) + beta, name)
-            for xh, scaled, name in zip(x_hat, names["scaled"], names["y"])
-        ]
-    return Alg1Nodes(list(xs), mean, dev, var, std, x_hat, y)
 
 
-@functools.lru_cache(maxsize=1024)
-def _labels(m: int, k: str) -> dict[str, tuple[str, ...]]:
-    """The per-example labels of feature k (x₁ … x_m: the paper counts from 1), made once per shape."""
-    idx = [str(i + 1).translate(_SUB) for i in range(m)]
-    return {
-        "dev": tuple(f"x{i}{k}−μ_B" for i in idx),
-        "square": tuple(f"(x{i}{k}−μ_B)²" for i in idx),
-        "x_hat": tuple(f"x̂{i}{k}" for i in idx),
-        "scaled": tuple(f"γx̂{i}{k}" for i in idx),
-        "y": tuple(f"y{i}{k}" for i in idx),
+def _alg1_groups(n: Alg1Nodes, over: str, labels: Alg1Labels, feature: str, params: list[Value]) -> dict:
+    """One group's Alg. 1 steps as {cluster label: nodes}, found from `n` through `inputs`.
+
+    `over` names what the statistics are taken over ("mini-batch"); `params` are the γ and β
+    drawn inside line 4's cluster (none when other groups share them).
+    """
+    stat, each = labels.stat, labels.each
+    sum_squares = n.var.inputs[0]  # Σ (x_i − μ_B)², whose inputs are the squared deviations
+    groups = {
+        f"Alg. 1 line 1: {over} mean μ{stat}": [n.mean.inputs[0], n.mean],  # Σ x_i, then ÷ m
+        f"Alg. 1 line 2: {over} variance σ²{stat}": [*n.deviation, *sum_squares.inputs, sum_squares, n.var],
+        f"Alg. 1 line 3: normalize x̂{each}": [n.std.inputs[0], n.std, *n.x_hat],  # σ²_B + ε, √, ÷
     }
+    if n.y is not n.x_hat:  # affine: γx̂_i, then + β
+        line_4 = f"Alg. 1 line 4: scale and shift y{each} = γ{feature}x̂{each} + β{feature}"
+        groups[line_4] = [*params, *(y.inputs[0] for y in n.y), *n.y]
+    return groups
+
+
+def _check_eps(eps: Any) -> float:
+    if isinstance(eps, bool) or not isinstance(eps, Real) or not (eps >= 0 and math.isfinite(eps)):
+        raise ValueError(f"eps must be a finite number ≥ 0, got {eps!r}")
+    return float(eps)
+
+
+def _check_entry(x: Any, where: str) -> None:
+    if type(x) is not Value and (isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x)):
+        raise ValueError(f"{where}: entries must be Values or finite real numbers, got {type(x).__name__} {x!r}")
 
 
 class _BatchNorm(Module):
@@ -102,14 +178,11 @@ class _BatchNorm(Module):
     ) -> None:
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
             raise ValueError(f"num_features must be a positive int, got {num_features!r}")
-        if isinstance(eps, bool) or not isinstance(eps, Real) or not (eps >= 0 and math.isfinite(eps)):
-            raise ValueError(f"eps must be a finite number ≥ 0, got {eps!r}")
         if momentum is not None and (not isinstance(momentum, Real) or not 0 <= momentum <= 1):
             raise ValueError(f"momentum must be in [0, 1] or None (cumulative average), got {momentum!r}")
-        self.num_features, self.eps, self.momentum = num_features, float(eps), momentum
+        self.num_features, self.eps, self.momentum = num_features, _check_eps(eps), momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        sup = (lambda k: f"⁽{str(k).translate(_SUP)}⁾") if num_features > 1 else (lambda k: "")
-        self._suffix = [sup(k) for k in range(num_features)]
+        self._suffix = [_feature(k) if num_features > 1 else "" for k in range(num_features)]
         # γ starts at 1 and β at 0, so the layer starts as the plain normalization.
         self.weight = [Value(1.0, f"γ{s}") for s in self._suffix] if affine else None
         self.bias = [Value(0.0, f"β{s}") for s in self._suffix] if affine else None
@@ -145,16 +218,25 @@ class _BatchNorm(Module):
                     f"{type(self).__name__}: expected more than 1 value per channel when using batch statistics "
                     f"(training), got {m}; use a batch of at least 2, or call .eval() for inference"
                 )
-            gammas = self.weight or [None] * self.num_features
-            betas = self.bias or [None] * self.num_features
-            nodes = [
-                normalize_feature(col, g, b, self.eps, s) for col, g, b, s in zip(columns, gammas, betas, self._suffix)
-            ]
+            nodes = [self._normalize(k, col) for k, col in enumerate(columns)]
             if self.training and self.track_running_stats:
                 self._update_running_stats(nodes, m)  # only after every feature succeeded
             self.last = nodes
             return self._merge(batch, [n.y for n in nodes])
         return self._merge(batch, [self._infer(col, k) for k, col in enumerate(columns)])
+
+    def _normalize(self, k: int, xs: list) -> Alg1Nodes:
+        """Alg. 1 on feature k's m values: one γ and one β for the whole column."""
+        m = len(xs)
+        gammas = [self.weight[k]] * m if self.affine else None
+        betas = [self.bias[k]] * m if self.affine else None
+        return normalize(xs, gammas, betas, self.eps, self._labels(k, m))
+
+    def _labels(self, k: int, m: int) -> Alg1Labels:
+        """Feature k's indices: μ_B⁽ᵏ⁾, σ²_B⁽ᵏ⁾, and x₁⁽ᵏ⁾ … x_m⁽ᵏ⁾, all scaled by γ⁽ᵏ⁾."""
+        s = self._suffix[k]
+        group = f"{type(self).__name__}({self.num_features}), feature {k}"
+        return Alg1Labels(f"_B{s}", f"_i{s}", [i + s for i in _examples(m)], [s] * m, group)
 
     def _update_running_stats(self, nodes: list[Alg1Nodes], m: int) -> None:
         """running ← (1 − momentum)·running + momentum·batch statistic, as PyTorch does.
@@ -172,7 +254,9 @@ class _BatchNorm(Module):
     def folded(self) -> list[tuple[float, float]]:
         """Alg. 2, line 11: inference is y = scale·x + shift per feature; returns (scale, shift).
 
-        scale = γ/√(Var[x]+ε), shift = β − γ·E[x]/√(Var[x]+ε), from the running statistics.
+        scale = γ/√(Var[x]+ε), shift = β − γ·E[x]/√(Var[x]+ε), from the running statistics:
+        the map to deploy. (`eval()` computes the same map as γ·x̂ + β, which keeps its digits
+        when |E[x]| ≫ √Var[x]: scale·x + shift then cancels.)
         """
         if not self.track_running_stats:
             raise ValueError("folded(): this layer has track_running_stats=False, so no population statistics")
@@ -185,18 +269,22 @@ class _BatchNorm(Module):
         return out
 
     def _infer(self, xs: list, k: int) -> list[Value]:
-        """Alg. 2, line 11 as a graph: y = γ/√(Var[x]+ε)·x + (β − γE[x]/√(Var[x]+ε))."""
-        inv_std = 1.0 / math.sqrt(self.running_var[k] + self.eps)  # constants: no gradient
-        s = self._suffix[k]
-        if self.affine:
-            scale = _labelled(self.weight[k] * inv_std, f"γ/√(Var[x]{s}+ε)")
-            shift = _labelled(self.bias[k] - scale * self.running_mean[k], f"β−γE[x]{s}/√(Var[x]+ε)")
-        else:
-            scale, shift = inv_std, -inv_std * self.running_mean[k]
+        """Alg. 2, line 11 on feature k, computed as y = γ·x̂ + β with x̂ = (x − E[x])/√(Var[x]+ε).
+
+        E[x] and Var[x] are constants (no gradient). The same map as `folded()`'s scale·x + shift,
+        but x − E[x] comes first, so y and ∂ℓ/∂γ = Σ ∂ℓ/∂y · x̂ keep their digits when
+        |E[x]| ≫ √Var[x] (the fold's ∂ℓ/∂γ is x/√(Var[x]+ε) − E[x]/√(Var[x]+ε), which cancels).
+        """
+        mean, std, s = self.running_mean[k], math.sqrt(self.running_var[k] + self.eps), self._suffix[k]
         out = []
-        for x, name in zip(xs, _labels(len(xs), s)["y"]):
-            y = scale * x + shift
-            out.append(_labelled(y if isinstance(y, Value) else Value(y), name))
+        for x, i in zip(xs, _examples(len(xs))):
+            x_hat = (x - mean) / std
+            y = self.weight[k] * x_hat + self.bias[k] if self.affine else x_hat
+            y = y if isinstance(y, Value) else Value(y)  # numbers in, affine=False: a leaf
+            if isinstance(x_hat, Value) and x_hat is not y:
+                x_hat.label = f"x̂{i}{s}"
+            y.label = f"y{i}{s}"
+            out.append(y)
         return out
 
     def graph_groups(self) -> dict[str, list[Value]]:
@@ -214,20 +302,9 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}.graph_groups(): no Alg. 1 graph yet; call it in training mode")
         groups: dict[str, list[Value]] = {}
         for k, n in enumerate(self.last):
-            s = self._suffix[k]
-            total = n.var.inputs[0]  # Σ_i (x_i − μ_B)², whose inputs are the squared deviations
-            groups[f"Alg. 1 line 1: mini-batch mean μ_B{s}"] = [n.mean.inputs[0], n.mean]  # Σ_i x_i, then ÷ m
-            groups[f"Alg. 1 line 2: mini-batch variance σ²_B{s}"] = [*n.deviation, *total.inputs, total, n.var]
-            groups[f"Alg. 1 line 3: normalize x̂_i{s}"] = [n.std.inputs[0], n.std, *n.x_hat]  # σ²_B + ε, √, ÷
-            if self.affine:
-                scale_shift = [self.weight[k], self.bias[k], *(y.inputs[0] for y in n.y), *n.y]  # γ, β, γx̂_i, y_i
-                groups[f"Alg. 1 line 4: scale and shift y_i = γx̂_i + β{s}"] = scale_shift
+            params = [self.weight[k], self.bias[k]] if self.affine else []
+            groups.update(_alg1_groups(n, "mini-batch", self._labels(k, len(n.x)), self._suffix[k], params))
         return groups
-
-
-def _check_entry(x: Any, where: str) -> None:
-    if type(x) is not Value and (isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x)):
-        raise ValueError(f"{where}: entries must be Values or finite real numbers, got {type(x).__name__} {x!r}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -295,3 +372,78 @@ class BatchNorm2d(_BatchNorm):
             [[col[n * per_sample + r * w : n * per_sample + (r + 1) * w] for r in range(h)] for col in columns]
             for n in range(len(batch))
         ]
+
+
+class LayerNorm(Module):
+    """Layer Normalization: Alg. 1 over each example's C features, the same in training and eval.
+
+    Ba et al. (Sec. 3) take μ and σ² over the units of a layer for one example, so they
+    need no mini-batch (a batch of one is fine) and keep no running statistics; γ
+    (`weight`) and β (`bias`) are one per feature, as in `torch.nn.LayerNorm`.
+    `normalized_shape` is C or (C,), with C ≥ 2 (over one feature x − μ = 0 and y = β).
+    `last` holds Alg. 1's nodes per example: for row n, μₙ, σ²ₙ, √(σ²ₙ+ε), and the
+    entries xₙ⁽ᵏ⁾ − μₙ, x̂ₙ⁽ᵏ⁾, yₙ⁽ᵏ⁾ = γ⁽ᵏ⁾x̂ₙ⁽ᵏ⁾ + β⁽ᵏ⁾ (n from 1, k from 0).
+
+    >>> ln = LayerNorm(3)
+    >>> y = ln([[1.0, 2.0, 4.0]])
+    >>> [round(v.data, 4) for v in y[0]], ln.last[0].var.label, y[0][2].label
+    ([-1.069, -0.2673, 1.3363], 'σ²₁', 'y₁⁽²⁾')
+    """
+
+    def __init__(self, normalized_shape: int | tuple[int], eps: float = 1e-5, elementwise_affine: bool = True) -> None:
+        shape = tuple(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+        if len(shape) != 1 or isinstance(shape[0], bool) or not isinstance(shape[0], int) or shape[0] < 2:
+            raise ValueError(
+                f"normalized_shape must be the number of features C ≥ 2, or (C,), got {normalized_shape!r} "
+                "(over one feature x − μ = 0, so y = β whatever x; only the last axis can be normalized here)"
+            )
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, _check_eps(eps), elementwise_affine
+        self._features = [_feature(k) for k in range(shape[0])]
+        self.weight = [Value(1.0, f"γ{k}") for k in self._features] if elementwise_affine else None
+        self.bias = [Value(0.0, f"β{k}") for k in self._features] if elementwise_affine else None
+        self.last: list[Alg1Nodes] = []  # Alg. 1's nodes per example (row), from the last forward
+
+    def __repr__(self) -> str:
+        return f"LayerNorm({self.normalized_shape}, eps={self.eps:g}, elementwise_affine={self.elementwise_affine})"
+
+    def forward(self, batch: Any) -> list:
+        c = self.normalized_shape[0]
+        where = f"LayerNorm({c}) expects shape (N, {c})"
+        check_batch(batch, c, where)
+        for row in batch:
+            for x in row:
+                _check_entry(x, "LayerNorm")
+        nodes = [normalize(list(row), self.weight, self.bias, self.eps, self._labels(n)) for n, row in enumerate(batch)]
+        self.last = nodes
+        return [n.y for n in nodes]
+
+    def _labels(self, n: int) -> Alg1Labels:
+        """Example n's indices: μₙ, σ²ₙ, and xₙ⁽⁰⁾ … xₙ⁽ᶜ⁻¹⁾, each scaled by its own γ⁽ᵏ⁾ (n counted from 1)."""
+        e = _example(n)
+        group = f"LayerNorm({self.normalized_shape[0]}), example {n + 1} (row {n})"
+        return Alg1Labels(e, f"{e}⁽ᵏ⁾", [e + k for k in self._features], self._features, group)
+
+    def graph_groups(self) -> dict[str, list[Value]]:
+        """Alg. 1's steps per example as {cluster label: nodes}, then γ and β (shared by every example).
+
+        >>> ln = LayerNorm(2); y = ln([[1.0, 2.0], [0.0, 4.0]])
+        >>> for name, nodes in ln.graph_groups().items():
+        ...     print(f"{name} ({len(nodes)} nodes)")
+        Alg. 1 line 1: example mean μ₁ (2 nodes)
+        Alg. 1 line 2: example variance σ²₁ (6 nodes)
+        Alg. 1 line 3: normalize x̂₁⁽ᵏ⁾ (4 nodes)
+        Alg. 1 line 4: scale and shift y₁⁽ᵏ⁾ = γ⁽ᵏ⁾x̂₁⁽ᵏ⁾ + β⁽ᵏ⁾ (4 nodes)
+        Alg. 1 line 1: example mean μ₂ (2 nodes)
+        Alg. 1 line 2: example variance σ²₂ (6 nodes)
+        Alg. 1 line 3: normalize x̂₂⁽ᵏ⁾ (4 nodes)
+        Alg. 1 line 4: scale and shift y₂⁽ᵏ⁾ = γ⁽ᵏ⁾x̂₂⁽ᵏ⁾ + β⁽ᵏ⁾ (4 nodes)
+        γ⁽ᵏ⁾, β⁽ᵏ⁾: one per feature, for every example (4 nodes)
+        """
+        if not self.last:
+            raise ValueError("LayerNorm.graph_groups(): no Alg. 1 graph yet; call the layer on a batch first")
+        groups: dict[str, list[Value]] = {}
+        for n, nodes in enumerate(self.last):
+            groups.update(_alg1_groups(nodes, "example", self._labels(n), "⁽ᵏ⁾", []))
+        if self.elementwise_affine:
+            groups["γ⁽ᵏ⁾, β⁽ᵏ⁾: one per feature, for every example"] = [*self.weight, *self.bias]
+        return groups

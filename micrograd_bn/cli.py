@@ -107,6 +107,33 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exercise(args: argparse.Namespace) -> int:
+    from .exercise import write_exercise
+
+    path = write_exercise(args.out or f"{args.layer}_backward.py", args.layer, example=args.example)
+    what = "an attempt with one classic mistake in it" if args.example else "replace each None  # TODO, in order"
+    option = "" if args.layer == "batchnorm" else f" --layer {args.layer}"
+    print(f"wrote {path}: {what}; then run: micrograd-bn check {path}{option}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    import traceback
+
+    from .check import CheckError, check_backward, load_attempt
+
+    try:
+        report = check_backward(load_attempt(args.file, args.layer), args.layer)
+    except CheckError as err:  # the file, not the checker: one line, the traceback only when asked
+        if args.verbose and err.__cause__ is not None:
+            traceback.print_exception(type(err.__cause__), err.__cause__, err.__cause__.__traceback__)
+        hint = "" if args.verbose else " (--verbose shows the traceback)" if err.__cause__ is not None else ""
+        print(f"micrograd-bn check: {err}{hint}", file=sys.stderr)
+        return 2
+    print(report)
+    return 0 if report.ok else 1
+
+
 def _add_batch_options(p: argparse.ArgumentParser, batch: int, features: int, digits: bool = True) -> None:
     p.add_argument("--batch", type=_positive_int, default=batch, help=f"batch size N (default {batch})")
     p.add_argument("--features", type=_positive_int, default=features, help=f"features C (default {features})")
@@ -146,6 +173,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="the demo's file name without .py")
     p.add_argument("demo_args", nargs=argparse.REMAINDER, help="passed on to the demo (e.g. --quick --out DIR)")
     p.set_defaults(run=_demo)
+
+    layers = ("batchnorm", "layernorm")
+    p = sub.add_parser("exercise", help="write a template for deriving BatchNorm's backward yourself (Sec. 3)")
+    p.add_argument("--out", help="file to write (default LAYER_backward.py); never overwritten")
+    p.add_argument("--layer", choices=layers, default="batchnorm", help="which layer's backward (default batchnorm)")
+    p.add_argument("--example", action="store_true", help="write a filled-in attempt with a classic mistake instead")
+    p.set_defaults(run=_exercise)
+
+    p = sub.add_parser("check", help="grade your backward (from `exercise`) quantity by quantity against autodiff")
+    p.add_argument("file", help="your Python file defining batchnorm_backward(dy, x, gamma, eps)")
+    p.add_argument("--layer", choices=layers, default="batchnorm", help="which layer's backward (default batchnorm)")
+    p.add_argument("--verbose", action="store_true", help="show the traceback when the file fails to load or run")
+    p.set_defaults(run=_check)
     return parser
 
 

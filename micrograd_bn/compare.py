@@ -132,7 +132,7 @@ def compare(
                 delta = float(np.max(np.abs(values[key] - closed[key])))
                 row.values[name] = values[key]
                 row.abs_error[name] = delta
-                row.rel_error[name] = delta / row.scale if row.scale > 0 else delta
+                row.rel_error[name] = relative_error(delta, row.scale)
         rows.append(row)
     return Comparison(rows, xc, dyc, gamma, beta, eps, torch_note)
 
@@ -226,6 +226,11 @@ def _torch(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, e
     out.update(dgamma=g.grad.numpy(), dbeta=b.grad.numpy(), running_mean=running_mean.numpy())
     out["running_var"] = running_var.numpy()
     return out, f"PyTorch {torch.__version__} (F.batch_norm, float64): gives y, ∂ℓ/∂x, ∂ℓ/∂γ, ∂ℓ/∂β, running stats"
+
+
+def relative_error(delta, scale: float):
+    """|Δ| over the size of the summed terms (`term_scales`); |Δ| itself when every term is 0."""
+    return delta / scale if scale > 0 else delta
 
 
 def term_scales(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> dict[str, float]:

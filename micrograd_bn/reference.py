@@ -2,11 +2,12 @@
 
 A second witness for the autodiff gradients: nothing here imports `micrograd_bn.engine`.
 Arrays are (m, C) — m examples, C features — and every statistic is per feature
-(axis 0). For convolutions, `to_columns` turns (N, C, H, W) into (N·H·W, C) (Sec. 3.2).
+(axis 0). For convolutions, `to_columns` turns (N, C, H, W) into (N·H·W, C) (Sec. 3.2);
+LayerNorm is the same equations on the transpose (`layer_norm_forward/backward`).
 
 References: Ioffe & Szegedy, arXiv 1502.03167: Alg. 1 (forward), Sec. 3 (the chain rule
 for the backward), Alg. 2 (inference); Santurkar et al., arXiv 1805.11604, Fact C.1
-(the compact ∂ℓ/∂x_i).
+(the compact ∂ℓ/∂x_i); Ba et al., arXiv 1607.06450, Sec. 3 (Layer Normalization).
 """
 
 from __future__ import annotations
@@ -45,9 +46,12 @@ def _normalize(x: Array, eps: float) -> tuple[Array, Array, Array, Array, Array]
 
 
 def forward_eval(x: Array, running_mean: Array, running_var: Array, gamma: Array, beta: Array, eps: float) -> Array:
-    """Alg. 2, line 11: y = γ/√(Var[x]+ε)·x + (β − γE[x]/√(Var[x]+ε))."""
-    scale = gamma / np.sqrt(running_var + eps)
-    return scale * x + (beta - scale * running_mean)
+    """Alg. 2, line 11, y = γ/√(Var[x]+ε)·x + (β − γE[x]/√(Var[x]+ε)), computed as γ·x̂ + β.
+
+    x − E[x] first: the folded form cancels when |E[x]| ≫ √Var[x] (x ≈ 1e6 ± 0.01).
+    """
+    x_hat = (x - running_mean) / np.sqrt(running_var + eps)
+    return gamma * x_hat + beta
 
 
 def backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
@@ -62,14 +66,12 @@ def backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
     dvar = (dx_hat * xmu).sum(axis=0) * -0.5 * (var + eps) ** -1.5
     dmean = (dx_hat * -inv_std).sum(axis=0) + dvar * (-2.0 * xmu).sum(axis=0) / m
     dx = dx_hat * inv_std + dvar * 2.0 * xmu / m + dmean / m
-    return {
-        "dx_hat": dx_hat,
-        "dvar": dvar,
-        "dmean": dmean,
-        "dx": dx,
-        "dgamma": (dy * x_hat).sum(axis=0),
-        "dbeta": dy.sum(axis=0),
-    }
+    return {"dx_hat": dx_hat, "dvar": dvar, "dmean": dmean, "dx": dx, **_affine_backward(dy, x_hat)}
+
+
+def _affine_backward(dy: Array, x_hat: Array) -> dict[str, Array]:
+    """Sec. 3: ∂ℓ/∂γ = Σ_i ∂ℓ/∂y_i · x̂_i and ∂ℓ/∂β = Σ_i ∂ℓ/∂y_i, summed over the examples (axis 0)."""
+    return {"dgamma": (dy * x_hat).sum(axis=0), "dbeta": dy.sum(axis=0)}
 
 
 def backward_compact(dy: Array, x: Array, gamma: Array, eps: float) -> Array:
@@ -109,3 +111,37 @@ def backward_2d(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Arra
     """Sec. 3's backward per feature map; dx_hat and dx keep the (N, C, H, W) shape."""
     out = backward(to_columns(dy), to_columns(x), gamma, eps)
     return {**out, "dx_hat": from_columns(out["dx_hat"], x.shape), "dx": from_columns(out["dx"], x.shape)}
+
+
+def layer_norm_forward(x: Array, gamma: Array, beta: Array, eps: float) -> dict[str, Array]:
+    """LayerNorm: Alg. 1 over each row's C features, i.e. BatchNorm on xᵀ with γ and β per row of xᵀ.
+
+    Returns mean (μ, (N,)), var (σ², biased, (N,)), x_hat and y ((N, C)).
+
+    >>> out = layer_norm_forward(np.array([[1.0, 2.0, 3.0]]), np.ones(3), np.zeros(3), 0.0)
+    >>> out["y"].round(4).tolist(), out["mean"].tolist()
+    ([[-1.2247, 0.0, 1.2247]], [2.0])
+    """
+    rows = forward_train(x.T, _per_row(gamma), _per_row(beta), eps)
+    return {"mean": rows["mean"], "var": rows["var"], "x_hat": rows["x_hat"].T, "y": rows["y"].T}
+
+
+def layer_norm_backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
+    """Sec. 3's chain rule over each row (`backward` on the transposes), then ∂ℓ/∂γ, ∂ℓ/∂β over the rows.
+
+    Keys as `backward`'s: dx_hat (N, C), dvar (N,), dmean (N,), dx (N, C), dgamma (C,), dbeta (C,).
+    """
+    rows = backward(dy.T, x.T, _per_row(gamma), eps)  # its dgamma/dbeta sum per row: replaced below
+    x_hat = _normalize(x.T, eps)[4].T
+    return {
+        "dx_hat": rows["dx_hat"].T,
+        "dvar": rows["dvar"],
+        "dmean": rows["dmean"],
+        "dx": rows["dx"].T,
+        **_affine_backward(dy, x_hat),
+    }
+
+
+def _per_row(param: Array) -> Array:
+    """γ or β of shape (C,) as a (C, 1) column, so that it scales the rows of xᵀ."""
+    return np.asarray(param, dtype=float)[:, None]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -270,6 +272,67 @@ def test_eval_output_is_the_folded_affine_map():
     assert layer.running_mean == before  # eval does not touch the running statistics
 
 
+# Alg. 2 where |E[x]| ≫ √Var[x]: x ≈ 1e6 ± 0.01, Var[x] = 1e-4 (issue: the folded map loses ~8 digits)
+BIG = {"x": 1e6 + np.random.default_rng(10).normal(size=8) * 1e-2, "mean": 1e6 + 3e-3, "var": 1e-4}
+BIG |= {"gamma": 1.7, "beta": 0.2, "eps": 1e-5, "dy": np.random.default_rng(11).normal(size=8)}
+
+
+def exact_eval(c=BIG) -> dict[str, list[Fraction]]:
+    """y = γ(x − E[x])/√(Var[x]+ε) + β and ℓ = Σ y·dy's gradients, in exact rationals (√ to 2⁻²⁰⁰)."""
+    q = Fraction(c["var"]) + Fraction(c["eps"])
+    std = Fraction(math.isqrt(q.numerator * 4**200 // q.denominator), 2**200)
+    x_hat = [(Fraction(v) - Fraction(c["mean"])) / std for v in c["x"]]
+    dy = [Fraction(d) for d in c["dy"]]
+    return {
+        "y": [Fraction(c["gamma"]) * h + Fraction(c["beta"]) for h in x_hat],
+        "dgamma": [sum(d * h for d, h in zip(dy, x_hat))],
+        "dbeta": [sum(dy)],
+        "dx": [d * Fraction(c["gamma"]) / std for d in dy],
+    }
+
+
+def assert_exact(got: dict[str, list[float]], rtol: float = 1e-14) -> None:
+    """Each quantity given within rtol of its exact value, relative to its largest entry."""
+    exact = exact_eval()
+    for key, values in got.items():
+        want = exact[key]
+        err = max(abs(Fraction(g) - w) for g, w in zip(values, want, strict=True))
+        assert err <= rtol * max(map(abs, want)), f"{key}: relative error {float(err / max(map(abs, want))):.1e}"
+
+
+def big_eval_layer() -> BatchNorm1d:
+    layer = make_layer([BIG["gamma"]], [BIG["beta"]], eps=BIG["eps"])
+    layer.running_mean, layer.running_var = [BIG["mean"]], [BIG["var"]]
+    return layer.eval()
+
+
+def eval_and_backward(y: list[Value], xs: list[Value], layer: BatchNorm1d) -> dict[str, list[float]]:
+    Value.dot(y, BIG["dy"].tolist()).backward()
+    return {"y": [v.data for v in y], "dgamma": [layer.weight[0].grad], "dbeta": [layer.bias[0].grad],
+            "dx": [v.grad for v in xs]}  # fmt: skip
+
+
+def test_eval_keeps_its_digits_when_the_mean_is_huge():
+    layer = big_eval_layer()
+    xs = [Value(float(v)) for v in BIG["x"]]
+    assert_exact(eval_and_backward([row[0] for row in layer([[x] for x in xs])], xs, layer))
+    gamma, beta = np.array([BIG["gamma"]]), np.array([BIG["beta"]])
+    closed = ref.forward_eval(
+        BIG["x"][:, None], np.array([BIG["mean"]]), np.array([BIG["var"]]), gamma, beta, BIG["eps"]
+    )
+    assert_exact({"y": closed.ravel().tolist()})  # the closed form's Alg. 2 as well
+
+
+def test_the_folded_map_fails_the_exact_check():
+    """Negative test: eval as the folded map scale·x + shift (Alg. 2, line 11 as written) loses digits."""
+    layer = big_eval_layer()
+    xs = [Value(float(v)) for v in BIG["x"]]
+    scale = layer.weight[0] * (1.0 / math.sqrt(BIG["var"] + BIG["eps"]))
+    shift = layer.bias[0] - scale * BIG["mean"]
+    with pytest.raises(AssertionError, match="relative error"):
+        assert_exact(eval_and_backward([scale * x + shift for x in xs], xs, layer))
+
+
 def test_eval_gradients_reach_gamma_and_beta_not_running_stats():
     layer = BatchNorm1d(1).eval()
     x = Value(2.0)
@@ -302,6 +365,24 @@ def test_nodes_carry_the_papers_symbols():
     n = layer.last[0]
     assert (n.mean.label, n.var.label, n.std.label) == ("μ_B", "σ²_B", "√(σ²_B+ε)")
     assert [v.label for v in n.x_hat] == ["x̂₁", "x̂₂", "x̂₃"] and n.y[2].label == "y₃"
+
+
+def test_every_label_of_a_feature_carries_its_superscript():
+    layer = BatchNorm1d(3)
+    layer([[1.0, 2.0, 3.0], [4.0, 0.0, -1.0]])
+    n = layer.last[2]
+    stats = (n.mean, n.mean.inputs[0], n.var, n.var.inputs[0], n.std.inputs[0], n.std)
+    assert [v.label for v in stats] == [
+        "μ_B⁽²⁾",
+        "Σx_i⁽²⁾",
+        "σ²_B⁽²⁾",
+        "Σ(x_i⁽²⁾−μ_B⁽²⁾)²",
+        "σ²_B⁽²⁾+ε",
+        "√(σ²_B⁽²⁾+ε)",
+    ]
+    entry = (n.deviation[0], n.var.inputs[0].inputs[0], n.x_hat[0], n.y[0].inputs[0], n.y[0])
+    assert [v.label for v in entry] == ["x₁⁽²⁾−μ_B⁽²⁾", "(x₁⁽²⁾−μ_B⁽²⁾)²", "x̂₁⁽²⁾", "γ⁽²⁾x̂₁⁽²⁾", "y₁⁽²⁾"]
+    assert "Alg. 1 line 4: scale and shift y_i⁽²⁾ = γ⁽²⁾x̂_i⁽²⁾ + β⁽²⁾" in layer.graph_groups()
 
 
 def test_affine_false_outputs_x_hat():

@@ -1,9 +1,11 @@
-"""Make tests/golden/batchnorm.json with PyTorch (float64): run once, commit the output.
+"""Make tests/golden/batchnorm.json and layernorm.json with PyTorch (float64): run once, commit the output.
 
     pip install torch==2.13.0 && python tests/golden/make_golden.py
 
 The tests read the JSON, so they need no torch; where torch is installed they also
-re-run these cases live (tests/test_batchnorm.py). Inputs match shared/reference/golden.md.
+re-run cases live (tests/test_batchnorm.py, tests/test_layernorm.py). BatchNorm's inputs
+match shared/reference/golden.md; LayerNorm normalizes the rows of the same x (N = 4 ≠ C = 3,
+so a transposed result cannot pass).
 """
 
 from __future__ import annotations
@@ -31,23 +33,26 @@ def t(data, grad: bool = False) -> torch.Tensor:
     return torch.tensor(data, dtype=torch.float64, requires_grad=grad)
 
 
-def run(layer: torch.nn.Module, x, dy, gamma, beta, later_batches, x_eval) -> dict:
-    """Train on x (backward with dy), then on each later batch, then eval on x_eval."""
+def step(layer: torch.nn.Module, x, dy, gamma, beta) -> dict:
+    """Set γ and β (if the layer has them), forward x, backward ℓ = Σ y·dy: y, dx, dgamma, dbeta."""
     layer = layer.double()
-    with torch.no_grad():
-        layer.weight.copy_(t(gamma))
-        layer.bias.copy_(t(beta))
+    if layer.weight is not None:
+        with torch.no_grad():
+            layer.weight.copy_(t(gamma))
+            layer.bias.copy_(t(beta))
     xt = t(x, grad=True)
     y = layer(xt)
     (y * t(dy)).sum().backward()
-    out = {
-        "y": y.tolist(),
-        "dx": xt.grad.tolist(),
-        "dgamma": layer.weight.grad.tolist(),
-        "dbeta": layer.bias.grad.tolist(),
-        "running_mean_1": layer.running_mean.tolist(),
-        "running_var_1": layer.running_var.tolist(),
-    }
+    out = {"y": y.tolist(), "dx": xt.grad.tolist()}
+    if layer.weight is not None:
+        out |= {"dgamma": layer.weight.grad.tolist(), "dbeta": layer.bias.grad.tolist()}
+    return out
+
+
+def run(layer: torch.nn.Module, x, dy, gamma, beta, later_batches, x_eval) -> dict:
+    """Train on x (backward with dy), then on each later batch, then eval on x_eval."""
+    out = step(layer, x, dy, gamma, beta)
+    out |= {"running_mean_1": layer.running_mean.tolist(), "running_var_1": layer.running_var.tolist()}
     with torch.no_grad():
         for b in later_batches:
             layer(t(b))
@@ -57,6 +62,16 @@ def run(layer: torch.nn.Module, x, dy, gamma, beta, later_batches, x_eval) -> di
         if x_eval is not None:
             out["eval_y"] = layer.eval()(t(x_eval)).tolist()
     return out
+
+
+def layernorm_cases() -> dict:
+    return {
+        "inputs": {"x": X, "dy": DY, "gamma": GAMMA, "beta": BETA},
+        "torch_version": torch.__version__,
+        "affine": step(torch.nn.LayerNorm(3), X, DY, GAMMA, BETA),
+        "no_affine": step(torch.nn.LayerNorm(3, elementwise_affine=False), X, DY, GAMMA, BETA),
+        "batch_of_1": step(torch.nn.LayerNorm(3), X[:1], DY[:1], GAMMA, BETA),
+    }
 
 
 def main() -> None:
@@ -69,9 +84,10 @@ def main() -> None:
         key = f"bn1d_momentum_{momentum}"
         cases[key] = run(torch.nn.BatchNorm1d(3, momentum=momentum), X, DY, GAMMA, BETA, BATCHES, X_EVAL)
     cases["bn2d_momentum_0.1"] = run(torch.nn.BatchNorm2d(2), X2, DY2, GAMMA2, BETA2, [], None)
-    path = Path(__file__).with_name("batchnorm.json")
-    path.write_text(json.dumps(cases, indent=1) + "\n")
-    print(f"wrote {path}")
+    for name, data in (("batchnorm.json", cases), ("layernorm.json", layernorm_cases())):
+        path = Path(__file__).with_name(name)
+        path.write_text(json.dumps(data, indent=1) + "\n")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

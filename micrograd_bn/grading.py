@@ -1,0 +1,172 @@
+"""Grades and the report: a learner's values for each quantity against autodiff, as one table.
+
+Shared by `check.check_backward` (BatchNorm's and LayerNorm's Sec. 3 quantities) and
+`gradcheck.check_gradients` (any labelled node). An error is max |Δ| over the size of the
+terms the quantity sums, as `compare` measures it (`compare.relative_error`).
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .compare import relative_error
+
+TOLERANCE = 1e-8  # relative to the size of the summed terms; a right float64 answer gives ~1e-14
+
+
+class CheckError(ValueError):
+    """The learner's file cannot be loaded, or their function raises or returns no dict."""
+
+
+@dataclass
+class Grade:
+    """One row of the table: a quantity, its verdict, and its worst entry over all cases."""
+
+    key: str
+    symbol: str
+    status: str  # "ok", "WRONG" or "not done"
+    rel_error: float | None = None  # max over cases of max|Δ| / (size of the summed terms)
+    case: str | None = None  # where the worst entry is
+    index: tuple[int, ...] | None = None
+    expected: float | None = None
+    got: float | None = None
+    problem: str = ""  # why it cannot be compared entry by entry (shape, dtype, NaN, None)
+    finite_diff: float | None = None  # check_gradients: finite differences against autodiff, relative
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class Report:
+    """The data behind the table: one Grade per quantity, the diagnosis of the first wrong one."""
+
+    title: str
+    grades: list[Grade]
+    diagnosis: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    tolerance: float = TOLERANCE
+
+    @property
+    def ok(self) -> bool:
+        """True when every quantity is done and right on every case."""
+        return all(g.ok for g in self.grades)
+
+    @property
+    def first_wrong(self) -> Grade | None:
+        return next((g for g in self.grades if g.status == "WRONG"), None)
+
+    @property
+    def not_done(self) -> list[str]:
+        return [g.key for g in self.grades if g.status == "not done"]
+
+    def __str__(self) -> str:
+        return format_report(self)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{h}</th>" for h in _HEAD)
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(g)) + "</tr>" for g in self.grades)
+        tail = "".join(f"<p>{html.escape(line)}</p>" for line in _tail(self))
+        return f"<p>{html.escape(self.title)}</p><table><tr>{head}</tr>{rows}</table>{tail}"
+
+
+_HEAD = ("quantity", "key", "status", "worst at", "expected", "got", "rel err")
+
+
+def _cells(g: Grade) -> list[str]:
+    where = "" if g.case is None else f"{g.case} {list(g.index)}" if g.index else g.case
+    num = lambda v: "" if v is None else f"{v:.6g}"  # noqa: E731
+    cells = [g.symbol, g.key, g.status, where, num(g.expected), num(g.got)]
+    cells.append(
+        g.problem if g.problem and g.rel_error is None else "" if g.rel_error is None else f"{g.rel_error:.1e}"
+    )
+    if g.finite_diff is not None:
+        cells.append(f"{g.finite_diff:.1e}")
+    return cells
+
+
+def _width(text: str) -> int:  # x̂ is two code points, one column
+    return sum(not unicodedata.combining(ch) for ch in text)
+
+
+def _tail(report: Report) -> list[str]:
+    lines = []
+    wrong = report.first_wrong
+    if wrong is not None:
+        lines.append(f"first wrong: {wrong.key} ({wrong.symbol})")
+        lines += [f"  {d}" for d in report.diagnosis]
+    if report.not_done:
+        lines.append(f"not done yet: {', '.join(report.not_done)}")
+    if report.ok:
+        lines.append("all right: every quantity matches autodiff on every case")
+    return lines + report.notes
+
+
+def format_report(report: Report) -> str:
+    """The table, one row per quantity, then `first wrong: KEY (SYMBOL)` and the diagnosis."""
+    head = list(_HEAD) + (["finite diff"] if any(g.finite_diff is not None for g in report.grades) else [])
+    rows = [head] + [_cells(g) + [""] * (len(head) - len(_cells(g))) for g in report.grades]
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(head))]
+    pad = lambda s, w: s + " " * (w - _width(s))  # noqa: E731
+    lines = [report.title] + ["  ".join(pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.append(
+        f"rel err: max |Δ| over the size of the summed terms (as `micrograd-bn compare`); a right answer\n"
+        f"gives about 1e-14 in float64, anything above {report.tolerance:g} is a mistake, not rounding"
+    )
+    return "\n".join(lines + _tail(report))
+
+
+def as_float(value: Any, expected_shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
+    """The learner's value as a float64 array, or None and what is wrong with it."""
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # ragged lists and the like
+        return None, f"not an array of numbers ({type(err).__name__}: {err})"
+    if arr.dtype.kind not in "fiu" or arr.dtype == bool:
+        return None, f"dtype {arr.dtype}: not real numbers; return a float64 NumPy array"
+    if arr.shape != expected_shape:
+        return None, f"shape {arr.shape} where {expected_shape} is expected"
+    if arr.dtype.kind in "iu":
+        return None, f"dtype {arr.dtype}: integers; return a float64 array (did an int array or // creep in?)"
+    if not np.all(np.isfinite(arr)):
+        return arr, "NaN" if np.isnan(arr).any() else "inf"
+    if arr.dtype.itemsize < 8:  # float16, float32: graded, but never ok
+        return arr.astype(float), f"dtype {arr.dtype}"
+    return arr.astype(float), ""
+
+
+def grade(key: str, symbol: str, names: list[str], got: list, expected: list, sizes: list[float]) -> Grade:
+    """Grade one quantity over the cases: `got` the learner's values (None: not done), `sizes`
+    the size of the summed terms on each case (errors are relative to it)."""
+    row = Grade(key, symbol, "not done")
+    if all(g is None for g in got):
+        return row
+    row.status = "WRONG"
+    worst = -1.0
+    for name, g, e, size in zip(names, got, expected, sizes):
+        if g is None:
+            row.problem, row.case = "None on this case", name
+            return row
+        arr, problem = as_float(g, e.shape)
+        if arr is None or problem in ("NaN", "inf"):
+            row.problem, row.case = problem, name
+            if arr is not None:
+                row.index = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            return row
+        if problem:  # low precision: graded, but never ok
+            row.problem = problem
+        err = relative_error(np.abs(arr - e), size)
+        idx = np.unravel_index(int(np.argmax(err)), err.shape)
+        if err[idx] > worst:
+            worst = float(err[idx])
+            row.case, row.index, row.expected, row.got = name, tuple(int(i) for i in idx), e[idx], arr[idx]
+    row.rel_error = worst
+    if worst <= TOLERANCE and not row.problem:
+        row.status = "ok"
+    return row
