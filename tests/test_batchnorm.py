@@ -434,6 +434,25 @@ def test_eps_zero_with_constant_feature_says_so_and_leaves_stats_alone():
     assert layer.running_mean == [0.0, 0.0] and layer.num_batches_tracked == 0
 
 
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (lambda: Value(1e308) * 10 - Value(1e308) * 10, r"feature 1: μ_B⁽¹⁾ = nan, σ²_B⁽¹⁾ = nan are not finite"),
+        (lambda: Value(1e308) * 10, r"feature 1: μ_B⁽¹⁾ = inf, σ²_B⁽¹⁾ = nan are not finite"),
+    ],
+    ids=["inf - inf", "inf"],
+)
+def test_non_finite_batch_statistics_raise_before_the_running_stats_change(bad, message):
+    """A NaN or inf inside a Value (Value(nan) itself is refused) would make running_mean/var NaN."""
+    layer = BatchNorm1d(2, momentum=None)
+    layer([[1.0, 2.0], [3.0, 5.0]])
+    state = lambda: ([v.hex() for v in layer.running_mean + layer.running_var], layer.num_batches_tracked, layer.last)  # noqa: E731
+    before = state()
+    with pytest.raises(ValueError, match=message) as err:
+        layer([[1.0, bad()], [2.0, 3.0]])  # feature 0 is fine: nothing is updated for it either
+    assert "\n" not in str(err.value) and state() == before  # bit for bit
+
+
 def test_reset_running_stats():
     layer = BatchNorm1d(2)
     layer([[1.0, 2.0], [3.0, 5.0]])
