@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 # demos/ of a source checkout (an editable install), where the same files live.
 DEMOS_DIR = HERE / "demos" if (HERE / "demos").is_dir() else HERE.parent / "demos"
 IMAGE_FORMATS = ("svg", "png", "pdf")
+LOSS = "Σ y·dy"  # ℓ's operation, as the paper writes the probe ℓ = Σ_i y_i·dy_i
 
 
 def _positive_int(text: str) -> int:
@@ -100,11 +101,8 @@ def _batchnorm_loss(batch: int, features: int, seed: int):
             xi.label = dev.label.removesuffix("−μ_B")
     dy = [[rng.gauss(0.0, 1.0) for _ in range(features)] for _ in range(batch)]
     loss = Value.dot([v for row in y for v in row], [d for row in dy for d in row])
-    loss.label, loss.op = "ℓ", LOSS  # the paper's upstream-gradient probe, not a neuron's Σw·x
+    loss.label, loss.op = "ℓ", LOSS  # not Value.dot's Σw·x: this is no neuron
     return loss, layer, x, dy
-
-
-LOSS = "Σ y·dy"
 
 
 def _graph(args: argparse.Namespace) -> int:
@@ -249,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("graph", help="render BatchNorm1d's graph after backward, with Alg. 1's steps as clusters")
     _add_batch_options(p, batch=4, features=1)
     p.add_argument("--out", default="batchnorm.svg", help="image file (default batchnorm.svg)")
-    p.add_argument("--format", choices=("svg", "png", "pdf"), help="image format (default: from --out's suffix)")
+    p.add_argument("--format", choices=IMAGE_FORMATS, help="image format (default: from --out's suffix)")
     p.add_argument("--frames", metavar="DIR", help="also write one image per backward step into DIR")
     p.add_argument("--html", metavar="PAGE", help="also write a page stepping through the backward pass")
     p.add_argument("--grad-view", action="store_true", help="colour nodes and widen edges by |gradient|")
