@@ -10,6 +10,7 @@ notebook writes nothing beside itself. tests/test_tour.py uses the same two func
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +26,13 @@ NOTEBOOK = TOUR.with_suffix(".ipynb")
 def notebook(source: Path = TOUR) -> nbformat.NotebookNode:
     """tour.py's cells as a notebook without outputs, paired with its source and set to the python3 kernel."""
     nb = jupytext.read(source)
+    ids: set[str] = set()
+    for cell in nb.cells:  # ids from the cell's text, not random: regenerating changes only what changed
+        base = hashlib.sha1(f"{cell.cell_type}:{cell.source}".encode()).hexdigest()[:8]
+        cell.id, k = base, 1
+        while cell.id in ids:  # two cells with the same text
+            cell.id, k = f"{base}-{k}", k + 1
+        ids.add(cell.id)
     nb.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
@@ -35,7 +43,12 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 120) -> nbforma
     client = nbclient.NotebookClient(
         nb, kernel_name="python3", timeout=timeout, record_timing=False, resources={"metadata": {"path": str(cwd)}}
     )
-    return client.execute()
+    nb = client.execute()
+    for cell in nb.cells:  # a graph's text twin, <graphviz.graphs.Digraph at 0x7f…>, changes every run
+        for output in cell.get("outputs", []):
+            if "image/svg+xml" in output.get("data", {}):
+                output["data"].pop("text/plain", None)
+    return nb
 
 
 def main() -> int:
