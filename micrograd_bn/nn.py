@@ -84,7 +84,7 @@ def check_batch(batch: Sequence, features: int, where: str) -> None:
     """
     if not isinstance(batch, (list, tuple)):
         tolist = "; pass nested lists instead (array.tolist())" if hasattr(batch, "tolist") else ""
-        raise ValueError(f"{where}: expected a batch as a list of rows, got a {type(batch).__name__}{tolist}")
+        raise ValueError(f"{where}: a batch is a list of rows (nested lists), got {type(batch).__name__}{tolist}")
     if not batch:
         raise ValueError(f"{where}: expected a non-empty batch (a list of rows), got {batch!r:.60}")
     for i, row in enumerate(batch):

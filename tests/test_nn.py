@@ -110,7 +110,7 @@ def test_bad_input(make, message):
     ("batch", "features", "message"),
     [
         ([Value(1.0), Value(2.0)], 1, r"row 0 is a Value, not a row: .* wrap a flat list as \[\[v\] for v in values\]"),
-        (np.array([[1.0], [2.0]]), 1, r"got a ndarray; pass nested lists instead \(array.tolist\(\)\)"),
+        (np.array([[1.0], [2.0]]), 1, r"got ndarray; pass nested lists instead \(array.tolist\(\)\)"),
         ([[1.0], [2.0, 3.0]], 1, r"row 1 has 2 entries; expected 1 feature per row$"),
         ([[1.0, 2.0], [3.0]], 2, r"row 1 has 1 entry; expected 2 features per row$"),
         ([], 1, r"expected a non-empty batch"),
