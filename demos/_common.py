@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import random
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from tqdm import tqdm
 
 if importlib.util.find_spec("micrograd_bn") is None:  # a source checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,28 +36,48 @@ T = TypeVar("T")
 
 # ---- command line ---------------------------------------------------------------------------------
 def parser(doc: str | None) -> argparse.ArgumentParser:
-    """The options every demo takes: --quick (a few seconds, for tests), --out DIR, --seed N."""
+    """The options every demo takes: --quick (a few seconds, for tests), --out DIR, --seed N.
+
+    Figures go to out/ unless --out says otherwise: a folder of their own, which git ignores.
+    """
     first_line = (doc or "").strip().splitlines()[0] if doc else None
     p = argparse.ArgumentParser(description=first_line)
     p.add_argument("--quick", action="store_true", help="a few seconds: fewer steps (used by the tests)")
-    p.add_argument("--out", type=Path, default=Path("."), help="directory for the figure (default: here)")
+    p.add_argument("--out", type=Path, default=Path("out"), help="directory for the figure (default: out/)")
     p.add_argument("--seed", type=int, default=0, help="seed for data split, initial weights and batches")
     return p
 
 
 # ---- progress bar ---------------------------------------------------------------------------------
-def progress(items: Iterable[T], total: int, label: str, width: int = 30) -> Iterator[T]:
-    """Yield from `items`, drawing `label [#####.....] k/total  3.2s` on stderr as it goes."""
-    start, shown = time.perf_counter(), -1
-    for k, item in enumerate(items, 1):
-        yield item
-        filled = width * k // total
-        if filled != shown or k == total:
-            shown = filled
-            bar = "#" * filled + "." * (width - filled)
-            sys.stderr.write(f"\r{label:<28} [{bar}] {k}/{total} {time.perf_counter() - start:5.1f}s")
-            sys.stderr.flush()
-    sys.stderr.write("\n")
+def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
+    """Yield from `items` with a tqdm progress bar on stderr.
+
+    In a terminal the bar updates in place; in a log or CI (stderr not a terminal) it is five
+    whole lines, at 0, 25, 50, 75 and 100 %, rather than a line rewritten with carriage returns.
+    """
+    if sys.stderr.isatty():
+        yield from tqdm(items, total=total, desc=label)
+        return
+    quarter = max(1, total // 4)  # miniters given and maxinterval infinite: tqdm prints exactly then
+    lines = _WholeLines(sys.stderr)
+    yield from tqdm(
+        items, total=total, desc=label, file=lines, miniters=quarter, mininterval=0, maxinterval=math.inf,
+        leave=False, ascii=True, ncols=80,
+    )  # fmt: skip
+
+
+class _WholeLines:
+    """A file for tqdm: each status it writes becomes one whole line; the clearing at the end, nothing."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        if text.strip():
+            self.stream.write(text.strip() + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 # ---- data -----------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 # %% [markdown]
 # # A guided tour of micrograd_bn
 #
-# Read and run it cell by cell (editors and Jupyter open `# %%` cells as a notebook), or
-# whole: `python demos/tour.py [--out DIR]` prints each step and writes the pictures
-# (SVG) to DIR (default: here). From a small expression to Batch Normalization's
-# gradients, read off the graph and set beside the paper's equations
-# (Ioffe & Szegedy 2015, arXiv 1502.03167, Alg. 1 and Sec. 3).
+# From a small expression to Batch Normalization's gradients, read off the graph and set
+# beside the paper's equations (Ioffe & Szegedy 2015, arXiv 1502.03167, Alg. 1 and Sec. 3).
+#
+# Read it as a notebook (`demos/tour.ipynb`, this file run with its outputs: every graph
+# inline), step through it cell by cell (Jupyter or any editor that runs `# %%` cells), or run
+# it whole: `python demos/tour.py` prints each step; `--out DIR` also writes the graphs there
+# as SVG. The notebook writes nothing.
 
 # %%
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import graphviz
 import numpy as np
 
 from micrograd_bn import BatchNorm1d, Value, backward_steps, draw, render, zero_grad
@@ -22,23 +25,26 @@ from micrograd_bn.compare import compare, format_table
 from micrograd_bn.trace import format_steps
 
 IN_SCRIPT = __name__ == "__main__" and "ipykernel" not in sys.modules
-OUT = Path(".")
+OUT: Path | None = None  # where a script run writes the graphs; None: nowhere
 if IN_SCRIPT:
     parser = argparse.ArgumentParser(description="A guided tour of micrograd_bn")
-    parser.add_argument("--out", type=Path, default=Path("."), help="directory for the SVG pictures")
+    parser.add_argument("--out", type=Path, help="also write each graph into this folder as SVG")
     OUT = parser.parse_args().out
-    OUT.mkdir(parents=True, exist_ok=True)
 
 
-def show(graph, name: str) -> None:
-    """Write the picture (in Jupyter, evaluate `graph` in a cell to see it inline instead)."""
-    print(f"  picture: {render(graph, OUT / f'{name}.svg')}")
+def picture(graph: graphviz.Digraph, name: str) -> graphviz.Digraph:
+    """The graph itself, so that a notebook cell ending with it shows it inline; with --out, also an SVG."""
+    if OUT is not None:
+        OUT.mkdir(parents=True, exist_ok=True)
+        print(f"  picture: {render(graph, OUT / f'{name}.svg')}")
+    return graph
 
 
 # %% [markdown]
 # ## 1. A tiny expression, drawn before and after backward()
-# One neuron: y = tanh(w·x + b). Before `backward()` the picture says
-# "grad: not computed" — not 0, which would be a claim.
+# One neuron: y = tanh(w·x + b). Each box is one `Value` (label, data, gradient), each oval
+# the operation that made it. Before `backward()` the graph says "grad: not computed",
+# not 0, which would be a claim.
 
 # %%
 x = Value(2.0, label="x")
@@ -50,15 +56,21 @@ z = wx + b
 z.label = "z"
 y = z.tanh()
 y.label = "y"
-show(draw(y), "tour_1_before_backward")
+picture(draw(y), "tour_1_before_backward")
+
+# %% [markdown]
+# After `y.backward()` every node holds ∂y/∂node: here ∂y/∂w = x·(1 − y²).
+
+# %%
 y.backward()
 print(f"y = {y.data:.4f};  ∂y/∂w = {w.grad:.4f} (= x·(1 − y²) = {x.data * (1 - y.data**2):.4f})")
-show(draw(y), "tour_1_after_backward")
+picture(draw(y), "tour_1_after_backward")
 
 # %% [markdown]
 # ## 2. The backward pass, one node at a time
 # `backward_steps` is `backward()` as a generator: each step takes one node's finished
-# gradient and sends `local derivative × upstream gradient` to each input.
+# gradient and sends `local derivative × upstream gradient` to each input. Like
+# `backward()` it adds into `.grad`, so the gradients of section 1 are zeroed first.
 
 # %%
 zero_grad(y)
@@ -97,8 +109,15 @@ print(f"reverse topological order: dc/da = {a.grad}  (each node once, after all 
 
 # %% [markdown]
 # ## 4. BatchNorm on a batch of four, drawn with the paper's clusters
-# Alg. 1 written with engine operations; each node carries the paper's symbol. A
-# random upstream gradient dy probes it: with ℓ = Σ y_i every ∂ℓ/∂x_i would be 0.
+# Alg. 1, written with engine operations, each node labelled with the paper's symbol:
+#
+# $$\mu_B = \frac{1}{m}\sum_{i=1}^m x_i \qquad
+# \sigma^2_B = \frac{1}{m}\sum_{i=1}^m (x_i - \mu_B)^2 \qquad
+# \hat x_i = \frac{x_i - \mu_B}{\sqrt{\sigma^2_B + \epsilon}} \qquad
+# y_i = \gamma \hat x_i + \beta$$
+#
+# A random upstream gradient dy probes it through ℓ = Σ_i y_i·dy_i: with ℓ = Σ_i y_i every
+# ∂ℓ/∂x_i would be 0 and prove nothing. The colours and edge widths show where the gradient flows.
 
 # %%
 bn = BatchNorm1d(1)
@@ -106,17 +125,38 @@ xs = [[Value(v, label=f"x{s}")] for v, s in zip([1.0, 2.0, 4.0, 7.0], "₁₂₃
 dy = [0.5, -1.0, 0.25, 0.75]
 ys = bn(xs)
 loss = Value.dot([row[0] for row in ys], dy)
-loss.label = "ℓ"
+loss.label, loss.op = "ℓ", "Σ y·dy"
 loss.backward()
-show(draw(loss, groups=bn.graph_groups(), grad_view=True), "tour_4_batchnorm")
+picture(draw(loss, groups=bn.graph_groups(), grad_view=True), "tour_4_batchnorm")
 
 # %% [markdown]
 # ## 5. Step through it, and read μ_B's and σ²_B's gradients beside Sec. 3
-# ∂ℓ/∂σ²_B = Σ_i ∂ℓ/∂x̂_i · (x_i − μ_B) · (−1/2)(σ²_B + ε)^(−3/2)
-# ∂ℓ/∂μ_B  = Σ_i ∂ℓ/∂x̂_i · (−1/√(σ²_B + ε)) + ∂ℓ/∂σ²_B · Σ_i −2(x_i − μ_B) / m
+# The paper's backward pass (Sec. 3), which `backward()` never sees: it only applies the chain rule.
+#
+# $$\frac{\partial \ell}{\partial \hat x_i} = \frac{\partial \ell}{\partial y_i}\cdot\gamma$$
+#
+# $$\frac{\partial \ell}{\partial \sigma^2_B} = \sum_{i=1}^m \frac{\partial \ell}{\partial \hat x_i}
+# \cdot (x_i - \mu_B) \cdot \frac{-1}{2}\left(\sigma^2_B + \epsilon\right)^{-3/2}$$
+#
+# $$\frac{\partial \ell}{\partial \mu_B} = \left(\sum_{i=1}^m \frac{\partial \ell}{\partial \hat x_i}
+# \cdot \frac{-1}{\sqrt{\sigma^2_B + \epsilon}}\right)
+# + \frac{\partial \ell}{\partial \sigma^2_B} \cdot \frac{\sum_{i=1}^m -2(x_i - \mu_B)}{m}$$
+#
+# $$\frac{\partial \ell}{\partial x_i} = \frac{\partial \ell}{\partial \hat x_i}
+# \cdot \frac{1}{\sqrt{\sigma^2_B + \epsilon}}
+# + \frac{\partial \ell}{\partial \sigma^2_B} \cdot \frac{2(x_i - \mu_B)}{m}
+# + \frac{\partial \ell}{\partial \mu_B} \cdot \frac{1}{m}$$
+#
+# $$\frac{\partial \ell}{\partial \gamma} = \sum_{i=1}^m \frac{\partial \ell}{\partial y_i} \cdot \hat x_i
+# \qquad \frac{\partial \ell}{\partial \beta} = \sum_{i=1}^m \frac{\partial \ell}{\partial y_i}$$
+#
+# Section 4 already ran `backward()`, and gradients add up across passes (as in PyTorch), so
+# they are zeroed before stepping through the pass again: without `zero_grad`, every `.grad`
+# would read twice the closed form.
 
 # %%
-steps = list(backward_steps(loss))  # a second pass: gradients now hold twice one pass
+zero_grad(loss)
+steps = list(backward_steps(loss))
 nodes = bn.last[0]
 for step in steps:
     if step.node is nodes.var or step.node is nodes.mean:
@@ -124,6 +164,7 @@ for step in steps:
 x_np, dy_np = np.array([[r[0].data] for r in xs]), np.array([[d] for d in dy])
 paper = ref.backward(dy_np, x_np, np.ones(1), bn.eps)
 print(f"Sec. 3 closed form:  ∂ℓ/∂σ²_B = {paper['dvar'][0]:.10f},  ∂ℓ/∂μ_B = {paper['dmean'][0]:.10f}")
+print(f"after one pass, .grad:  σ²_B {nodes.var.grad:.10f},  μ_B {nodes.mean.grad:.10f}")
 
 # %% [markdown]
 # ## 6. The comparison table: autodiff, the closed form, finite differences (and PyTorch)

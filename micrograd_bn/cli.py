@@ -9,19 +9,48 @@ micrograd-bn demo NAME                                  run one of the paper's d
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import random
 import runpy
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-DEMOS_DIR = Path(__file__).resolve().parent.parent / "demos"
+HERE = Path(__file__).resolve().parent
+# The demos: installed with the package as micrograd_bn/demos/ (pip install .), or the top-level
+# demos/ of a source checkout (an editable install), where the same files live.
+DEMOS_DIR = HERE / "demos" if (HERE / "demos").is_dir() else HERE.parent / "demos"
+IMAGE_FORMATS = ("svg", "png", "pdf")
+LOSS = "Σ y·dy"  # ℓ's operation, as the paper writes the probe ℓ = Σ_i y_i·dy_i
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def _seed(text: str) -> int:
+    return _int_at_least(text, 0, "a non-negative integer")
+
+
+def _int_at_least(text: str, low: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def _eps(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value >= 0 and math.isfinite(value)):  # checked here, before NumPy warns about √ of a negative
+        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0 (ε in √(σ²_B + ε)), got {text!r}")
     return value
 
 
@@ -47,13 +76,19 @@ def _momentum(text: str) -> float | None:
 def _compare(args: argparse.Namespace) -> int:
     from .compare import compare, format_table
 
+    h, w = args.spatial or (1, 1)
+    if args.batch * h * w < 2:  # what BatchNorm would refuse, said with this command's options
+        raise ValueError(
+            f"expected more than 1 value per channel for batch statistics, got {args.batch * h * w}; "
+            "use --batch 2 or more (or a larger --spatial)"
+        )
     result = compare(args.batch, args.features, args.seed, args.eps, args.momentum, spatial=args.spatial)
     print(format_table(result))
     return 0 if result.ok else 1
 
 
 def _batchnorm_loss(batch: int, features: int, seed: int):
-    """BatchNorm1d on a random (N, C) batch and ℓ = Σ_i y_i·dy_i with a random dy; returns (ℓ, layer)."""
+    """BatchNorm1d on a random (N, C) batch x and ℓ = Σ_i y_i·dy_i with a random dy; returns (ℓ, layer, x, dy)."""
     from .batchnorm import BatchNorm1d
     from .engine import Value
 
@@ -63,21 +98,33 @@ def _batchnorm_loss(batch: int, features: int, seed: int):
     y = layer(x)
     for n in layer.last:  # name each x_i as the layer names x_i − μ_B
         for xi, dev in zip(n.x, n.deviation):
-            xi.label = dev.label.removesuffix("−μ_B")
-    loss = Value.dot([v for row in y for v in row], [rng.gauss(0.0, 1.0) for _ in range(batch * features)])
-    loss.label = "ℓ"
-    return loss, layer
+            xi.label = dev.label.removesuffix("−" + n.mean.label)
+    dy = [[rng.gauss(0.0, 1.0) for _ in range(features)] for _ in range(batch)]
+    loss = Value.dot([v for row in y for v in row], [d for row in dy for d in row])
+    loss.label, loss.op = "ℓ", LOSS  # not Value.dot's Σw·x: this is no neuron
+    return loss, layer, x, dy
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from .drawing import draw, render
+    from .drawing import GraphTooLarge, draw, render
     from .trace import backward_steps, write_frames, write_html
 
-    fmt = args.format or Path(args.out).suffix.lstrip(".")
-    loss, layer = _batchnorm_loss(args.batch, args.features, args.seed)
+    fmt = _image_format(args.out, args.format)
+    for option, path in (("--out", args.out), ("--html", args.html)):  # every path checked before any is written
+        if path:
+            _check_folder(Path(path).parent, f"{option} {path}")
+    if args.frames:
+        _check_folder(Path(args.frames), f"--frames {args.frames}", may_create=True)
+    loss, layer, _, _ = _batchnorm_loss(args.batch, args.features, args.seed)
     steps = list(backward_steps(loss))  # the same gradients as loss.backward(), kept for --frames/--html
     options = {"groups": layer.graph_groups(), "max_nodes": args.max_nodes, "digits": args.digits}
-    graph = draw(loss, grad_view=args.grad_view, **options)
+    try:
+        graph = draw(loss, grad_view=args.grad_view, **options)
+    except GraphTooLarge as err:  # one BatchNorm layer: nothing to collapse, so the remedy is the option
+        raise ValueError(
+            f"the graph would draw {err.count} nodes ({err.values} Values), more than --max-nodes {err.max_nodes}; "
+            f"pass --max-nodes {err.count}, or a smaller --batch or --features"
+        ) from None
     print(f"wrote {render(graph, args.out, fmt)}")
     if args.html:
         print(f"wrote {write_html(steps, args.html, **options)}")
@@ -87,24 +134,93 @@ def _graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _image_format(out: str, given: str | None) -> str:
+    """--format, or else --out's suffix; refuses the two disagreeing, and a suffix that is no image format."""
+    suffix = Path(out).suffix.lstrip(".").lower()
+    if given and suffix and suffix != given:
+        raise ValueError(f"--out {out} ends in .{suffix} but --format is {given}: make them agree, or drop --format")
+    fmt = given or suffix
+    if not fmt:
+        raise ValueError(f"--out {out} has no suffix: end it in .svg, .png or .pdf, or pass --format svg|png|pdf")
+    if fmt not in IMAGE_FORMATS:
+        raise ValueError(f"unknown image format {fmt!r} (--out {out}); choose one of: {', '.join(IMAGE_FORMATS)}")
+    return fmt
+
+
+def _check_folder(folder: Path, what: str, may_create: bool = False) -> None:
+    """Refuse, before anything is written, a folder that is missing (unless it may be created) or read-only."""
+    where = folder.resolve()
+    while may_create and not where.exists():
+        where = where.parent
+    if not where.exists():
+        raise ValueError(f"cannot write {what}: the folder {folder} does not exist")
+    if not where.is_dir():
+        raise ValueError(f"cannot write {what}: {where} is not a folder")
+    if not os.access(where, os.W_OK):
+        raise ValueError(f"cannot write {what}: the folder {where} is not writable")
+
+
 def _trace(args: argparse.Namespace) -> int:
+    from .drawing import format_number
     from .trace import backward_steps, format_steps
 
-    loss, _ = _batchnorm_loss(args.batch, args.features, args.seed)
+    loss, _, x, dy = _batchnorm_loss(args.batch, args.features, args.seed)
+
+    def rows(batch: list[list[float]]) -> str:
+        return ", ".join("[" + ", ".join(format_number(v, args.digits) for v in row) + "]" for row in batch)
+
+    print(f"BatchNorm1d({args.features}) on a random batch x of N = {args.batch} (seed {args.seed}); ℓ = {LOSS}")
+    print(f"x  = {rows([[v.data for v in row] for row in x])}")
+    print(f"dy = {rows(dy)}  (random ∂ℓ/∂y: with ℓ = Σ y every ∂ℓ/∂x_i would be 0)")
+    print()
     print(format_steps(backward_steps(loss), digits=args.digits))
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
+    """Run demos/NAME.py in a fresh interpreter, as `python demos/NAME.py ARGS` would: its output
+    passes straight through, its exit code is returned. The engine is `auto` unless the
+    environment says otherwise (MICROGRAD_BN_ENGINE)."""
     names = sorted(p.stem for p in DEMOS_DIR.glob("*.py") if not p.stem.startswith("_"))
     if args.name not in names:
-        where = f"in {DEMOS_DIR}" if DEMOS_DIR.is_dir() else f"({DEMOS_DIR} is missing: run from a source checkout)"
-        print(f"micrograd-bn demo: no demo {args.name!r} {where}; choose one of: {', '.join(names)}", file=sys.stderr)
+        where = f"in {DEMOS_DIR}" if DEMOS_DIR.is_dir() else f"({DEMOS_DIR} is missing: reinstall micrograd_bn)"
+        asked = f"no demo {args.name!r} {where}" if args.name else "name a demo"
+        print(f"micrograd-bn demo: {asked}; choose one of: {', '.join(names)}", file=sys.stderr)
         return 2
-    sys.argv = [str(DEMOS_DIR / f"{args.name}.py"), *args.demo_args]
-    sys.path.insert(0, str(DEMOS_DIR))  # as `python demos/NAME.py` would: demos import their _common
-    runpy.run_path(sys.argv[0], run_name="__main__")
-    return 0
+    env = {**os.environ, "MICROGRAD_BN_ENGINE": os.environ.get("MICROGRAD_BN_ENGINE", "auto")}
+    script = [str(DEMOS_DIR / f"{args.name}.py"), *args.demo_args]
+    return subprocess.run([sys.executable, "-c", _RUN_SCRIPT, *script], env=env).returncode
+
+
+_RUN_SCRIPT = "import sys; from micrograd_bn.cli import run_script; sys.exit(run_script(sys.argv[1:]))"
+
+
+def run_script(argv: list[str]) -> int:
+    """Run the script argv[0] with arguments argv[1:] as `python SCRIPT ARGS` does, quiet on a broken pipe."""
+    sys.argv = list(argv)
+    sys.path.insert(0, str(Path(argv[0]).parent))  # as `python demos/NAME.py`: demos import their _common
+
+    def run() -> int:
+        runpy.run_path(argv[0], run_name="__main__")
+        return 0
+
+    return _quiet_on_broken_pipe(run)
+
+
+def _quiet_on_broken_pipe(run: Callable[[], int]) -> int:
+    """`run()`, ending quietly when the reader of stdout goes away (`micrograd-bn trace | head -1`).
+
+    As Python's documentation advises (signal module, "Note on SIGPIPE"): point stdout at devnull
+    so that the interpreter's last flush does not fail again, and exit 1.
+    """
+    try:
+        try:
+            return run()
+        finally:
+            sys.stdout.flush()  # the last lines may still be buffered: a closed pipe shows up here
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _exercise(args: argparse.Namespace) -> int:
@@ -137,7 +253,7 @@ def _check(args: argparse.Namespace) -> int:
 def _add_batch_options(p: argparse.ArgumentParser, batch: int, features: int, digits: bool = True) -> None:
     p.add_argument("--batch", type=_positive_int, default=batch, help=f"batch size N (default {batch})")
     p.add_argument("--features", type=_positive_int, default=features, help=f"features C (default {features})")
-    p.add_argument("--seed", type=int, default=0, help="random seed for the batch and dy (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed for the batch and dy (default 0)")
     if digits:
         p.add_argument("--digits", type=_positive_int, default=4, help="significant digits shown (default 4)")
 
@@ -150,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="autodiff vs closed form vs finite differences (vs torch) for BatchNorm")
     _add_batch_options(p, batch=8, features=3, digits=False)
-    p.add_argument("--eps", type=float, default=1e-5, help="ε in √(σ²_B + ε) (default 1e-5)")
+    p.add_argument("--eps", type=_eps, default=1e-5, help="ε in √(σ²_B + ε) (default 1e-5)")
     p.add_argument("--momentum", type=_momentum, default=0.1, help="running-statistics momentum, or None (default 0.1)")
     p.add_argument("--spatial", type=_shape, default=None, metavar="HxW", help="use BatchNorm2d on (N, C, H, W)")
     p.set_defaults(run=_compare)
@@ -158,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("graph", help="render BatchNorm1d's graph after backward, with Alg. 1's steps as clusters")
     _add_batch_options(p, batch=4, features=1)
     p.add_argument("--out", default="batchnorm.svg", help="image file (default batchnorm.svg)")
-    p.add_argument("--format", choices=("svg", "png", "pdf"), help="image format (default: from --out's suffix)")
+    p.add_argument("--format", choices=IMAGE_FORMATS, help="image format (default: from --out's suffix)")
     p.add_argument("--frames", metavar="DIR", help="also write one image per backward step into DIR")
     p.add_argument("--html", metavar="PAGE", help="also write a page stepping through the backward pass")
     p.add_argument("--grad-view", action="store_true", help="colour nodes and widen edges by |gradient|")
@@ -170,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_trace)
 
     p = sub.add_parser("demo", help="run a demo from demos/ (e.g. figure1, learning_rates)")
-    p.add_argument("name", help="the demo's file name without .py")
+    p.add_argument("name", nargs="?", help="the demo's file name without .py (none: list the demos)")
     p.add_argument("demo_args", nargs=argparse.REMAINDER, help="passed on to the demo (e.g. --quick --out DIR)")
     p.set_defaults(run=_demo)
 
@@ -191,8 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    return _quiet_on_broken_pipe(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.run(args)
+    except BrokenPipeError:
+        raise
     except (ValueError, OSError) as err:  # bad input, an unwritable path, no `dot`: one clear line, no traceback
         print(f"micrograd-bn {args.command}: {err}", file=sys.stderr)
         return 2

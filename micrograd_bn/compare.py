@@ -22,6 +22,7 @@ import numpy as np
 
 from . import reference
 from .batchnorm import BatchNorm1d, BatchNorm2d
+from .drawing import pad, text_width
 from .engine import Value
 
 TOLERANCE = {"autodiff": 1e-10, "finite diff": 1e-6, "torch": 1e-10}  # relative, float64
@@ -271,15 +272,18 @@ def format_table(result: Comparison) -> str:
         cells += [f"{r.rel_error[w]:.1e}" if w in r.rel_error else "—" for w in present]
         cells.append("pass" if r.ok else "FAIL")
         lines.append(cells)
-    widths = [max(len(row[i]) for row in [head, *lines]) for i in range(len(head))]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    widths = [max(text_width(row[i]) for row in [head, *lines]) for i in range(len(head))]
     rule = "  ".join("-" * w for w in widths)
+
+    def line(cells: list[str]) -> str:  # padded by display width: x̂'s hat takes no column
+        return "  ".join(pad(c, w) for c, w in zip(cells, widths))
+
     m, c = result.x.shape
     out = [
         f"BatchNorm, m = {m} values per feature, {c} features, ε = {result.eps:g}; ℓ = Σ y·dy, random dy",
-        fmt.format(*head),
+        line(head),
         rule,
-        *(fmt.format(*row) for row in lines),
+        *(line(row) for row in lines),
         "",
         "tolerances (relative to the size of the summed terms): " + ", ".join(f"{w} {TOLERANCE[w]:g}" for w in present),
         result.torch_note,

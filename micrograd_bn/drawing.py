@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -30,6 +31,21 @@ _RECORD_SPECIAL = re.compile(r'([\\{}|<>"])')
 _FILL, _LEAF_FILL = "white", "#e8f0fe"  # inputs and parameters
 _CLUSTER_FILLS = ("#f4f6fb", "#f7f4fb", "#f3faf5", "#fbf8f0", "#fbf3f3")
 _LOW, _HIGH = (255, 247, 236), (241, 105, 19)  # |grad| = 0 … max: pale to strong orange
+
+
+class GraphTooLarge(ValueError):
+    """`draw` refused a graph bigger than `max_nodes`, before Graphviz ran.
+
+    `count` is the number of nodes it would draw (records and operations), `values` the
+    number of Values. The message suggests collapsing modules only when the graph has some
+    (`collapsible`); the command line rewords the remedy as its `--max-nodes` option.
+    """
+
+    def __init__(self, count: int, values: int, max_nodes: int, collapsible: bool) -> None:
+        self.count, self.values, self.max_nodes = count, values, max_nodes
+        size = f"the graph would draw {count} nodes ({values} Values), more than max_nodes={max_nodes}"
+        fold = "collapse modules into boxes (draw(root, collapse={'BatchNorm1d': module_nodes(inputs, outputs)})) or "
+        super().__init__(f"{size}; {fold if collapsible else ''}raise it (draw(root, max_nodes={count}))")
 
 
 def draw(
@@ -55,7 +71,7 @@ def draw(
     - `grad_view`: fill nodes and widen edges by |gradient| (|local grad × upstream| on
       the edges into an operation) to see where gradient flows.
     - `highlight`: Values drawn with a thick red outline.
-    - `max_nodes`: ValueError, before Graphviz runs, if more nodes would be drawn.
+    - `max_nodes`: `GraphTooLarge` (a ValueError), before Graphviz runs, if more nodes would be drawn.
 
     Value number i of `topological_order(root)` is DOT node `v{i}`, its operation `v{i}op`.
     In Jupyter the returned Digraph displays inline; `render` writes it to a file.
@@ -76,11 +92,7 @@ def draw(
     drawn = [v for v in order if id(v) not in boxes]
     count = len(drawn) + sum(1 for v in drawn if v.op or v.inputs) + len(box_sizes)
     if count > max_nodes:
-        raise ValueError(
-            f"the graph would draw {count} nodes ({len(order)} Values), more than max_nodes={max_nodes}; "
-            "collapse modules into boxes (draw(root, collapse={'BatchNorm1d': module_nodes(inputs, outputs)})) "
-            "or raise max_nodes"
-        )
+        raise GraphTooLarge(count, len(order), max_nodes, collapsible=_has_modules(drawn))
     shown = _shown_grads(order, grads)
     if grad_view and not shown:
         raise ValueError("grad_view needs gradients: call backward() first (or pass grads=)")
@@ -237,6 +249,21 @@ def format_number(x: float, digits: int) -> str:
     return f"{x:.{digits}g}"
 
 
+def text_width(text: str) -> int:
+    """Terminal columns `text` takes: combining marks (the hat of x̂) take none.
+
+    >>> len("x̂_i"), text_width("x̂_i")
+    (4, 3)
+    """
+    return sum(not unicodedata.combining(c) for c in text)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """`text` padded with spaces to `width` terminal columns (on the left if `right`), for aligned tables."""
+    fill = " " * (width - text_width(text))
+    return fill + text if right else text + fill
+
+
 def _cluster(k: int, label: str) -> graphviz.Digraph:
     fill = _CLUSTER_FILLS[k % len(_CLUSTER_FILLS)]
     style = {"label": label, "labelloc": "t", "style": "rounded,filled", "color": "#9aa5b8", "fillcolor": fill}
@@ -264,6 +291,12 @@ def _shown_grads(order: list[Value], grads: bool | Mapping[Value, float] | None)
     if grads is None and all(v.grad == 0.0 for v in order):  # backward() adds 1 to the root: not run
         return {}
     return {id(v): v.grad for v in order}
+
+
+def _has_modules(values: list[Value]) -> bool:
+    """Whether layers made some of these Values: a fused neuron (`Value.dot`, as Linear makes)
+    or a labelled operation (BatchNorm labels every step with the paper's symbol)."""
+    return any(v.inputs and (v.label or v.op.startswith("Σw·x")) for v in values)
 
 
 def _reachable(values: Iterable[Value]) -> dict[int, Value]:

@@ -77,13 +77,33 @@ class Module:
 
 
 def check_batch(batch: Sequence, features: int, where: str) -> None:
-    """Raise ValueError unless `batch` is a non-empty list of rows of `features` entries."""
-    if not isinstance(batch, (list, tuple)) or not batch:
+    """Raise ValueError unless `batch` is a non-empty list of rows of `features` entries.
+
+    >>> check_batch([[1.0], [2.0, 3.0]], 1, "Linear")
+    Traceback (most recent call last):
+    ValueError: Linear: row 1 has 2 entries; expected 1 feature per row
+    """
+    if not isinstance(batch, (list, tuple)):
+        tolist = "; pass nested lists instead (array.tolist())" if hasattr(batch, "tolist") else ""
+        raise ValueError(f"{where}: a batch is a list of rows (nested lists), got {type(batch).__name__}{tolist}")
+    if not batch:
         raise ValueError(f"{where}: expected a non-empty batch (a list of rows), got {batch!r:.60}")
     for i, row in enumerate(batch):
-        if not isinstance(row, (list, tuple)) or len(row) != features:
-            got = len(row) if isinstance(row, (list, tuple)) else type(row).__name__
-            raise ValueError(f"{where}: row {i} has {got} entries; expected {features} features per row")
+        if not isinstance(row, (list, tuple)):
+            wrap = "wrap a flat list as [[v] for v in values]" if features == 1 else "one list per example"
+            raise ValueError(
+                f"{where}: row {i} is a {type(row).__name__}, not a row: "
+                f"each row is a list of {_count(features, 'entry', 'entries')}; {wrap}"
+            )
+        if len(row) != features:
+            raise ValueError(
+                f"{where}: row {i} has {_count(len(row), 'entry', 'entries')}; "
+                f"expected {_count(features, 'feature', 'features')} per row"
+            )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 class Linear(Module):

@@ -18,12 +18,11 @@ import html
 import json
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .drawing import draw, format_number, image, node_names, save
+from .drawing import draw, format_number, image, node_names, pad, save, text_width
 from .engine import Value, topological_order
 
 
@@ -92,16 +91,18 @@ def format_steps(steps: Iterable[Step], digits: int = 4) -> str:
        2  x         3         (a leaf: nothing to send)
     """
     steps = list(steps)
+    if not steps:
+        raise ValueError("format_steps: no steps to show; pass backward_steps(root) for a Value root")
     name = _namer(steps)
     root = name(steps[0].node)
     rows = [
         (str(s.number), name(s.node), s.node.op, format_number(s.grad, digits), _sends(s, name, digits)) for s in steps
     ]
     head = ("step", "node", "op", f"∂{root}/∂node", f"sends to each input: ∂node/∂input × ∂{root}/∂node = term")
-    widths = [max(_width(r[k]) for r in [head, *rows]) for k in range(4)]
+    widths = [max(text_width(r[k]) for r in [head, *rows]) for k in range(4)]
     lines = []
     for row in [(*head[:4], [head[4]]), *rows]:
-        first = [_pad(row[0], widths[0], right=True), *(_pad(c, w) for c, w in zip(row[1:4], widths[1:]))]
+        first = [pad(row[0], widths[0], right=True), *(pad(c, w) for c, w in zip(row[1:4], widths[1:]))]
         for k, send in enumerate(row[4]):
             cells = first if k == 0 else [" " * w for w in widths]
             lines.append("  ".join([*cells, send]).rstrip())
@@ -205,15 +206,6 @@ def _sends(step: Step, name: Callable[[Value], str], digits: int) -> list[str]:
         f"{name(t.input)} += {format_number(t.local_grad, digits)} × {g} = {format_number(t.contribution, digits)}"
         for t in step.terms
     ]
-
-
-def _width(text: str) -> int:  # terminal columns: combining marks (the hat of x̂) take none
-    return sum(not unicodedata.combining(c) for c in text)
-
-
-def _pad(text: str, width: int, right: bool = False) -> str:
-    fill = " " * (width - _width(text))
-    return fill + text if right else text + fill
 
 
 _PAGE = """<!DOCTYPE html>

@@ -413,7 +413,7 @@ def test_bad_arguments(kwargs, message):
     [
         ([[1.0, 2.0]], "more than 1 value per channel"),
         ([], "non-empty batch"),
-        ([[1.0, 2.0], [3.0]], r"row 1 has 1 entries; expected 2"),
+        ([[1.0, 2.0], [3.0]], r"row 1 has 1 entry; expected 2"),
         ([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]], "expected 2 features"),
         ([[1.0, "a"], [2.0, 3.0]], "finite real numbers, got str"),
         ([[1.0, float("nan")], [2.0, 3.0]], "finite real numbers"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,19 @@ def test_table_lists_every_quantity_and_verdict():
     for symbol in ("∂ℓ/∂x̂_i", "∂ℓ/∂σ²_B", "∂ℓ/∂μ_B", "∂ℓ/∂x_i", "∂ℓ/∂γ", "∂ℓ/∂β"):
         assert symbol in table
     assert "all witnesses agree" in table and "FAIL" not in table
+
+
+def test_table_columns_line_up_on_screen_with_combining_marks():
+    """The hat of x̂ is a combining mark: it takes no column, so rows are padded by display width."""
+    table = cmp.format_table(cmp.compare(batch=4, features=1, seed=0)).splitlines()
+    head, rule = table[1], table[2]
+    rows = [line for line in table[3:] if line.endswith(("pass", "FAIL"))]
+    assert any("x̂" in row for row in rows) and len(rows) == len(cmp.QUANTITIES)
+    starts = [i for i, c in enumerate(rule) if c == "-" and (i == 0 or rule[i - 1] == " ")]  # each column's start
+    for line in [head, *rows]:
+        screen = "".join(c for c in line if not unicodedata.combining(c))  # one character per column
+        assert len(screen) == len(rule), line
+        assert all(screen[i - 2 : i] == "  " for i in starts[1:]), line  # the gap between columns, in place
 
 
 def test_spatial_uses_per_feature_map_statistics():

@@ -7,8 +7,11 @@ Santurkar et al., arXiv 1805.11604.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import io
 import math
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -175,10 +178,47 @@ def test_conv_feature_maps_match_numpy(tmp_path):
     assert np.allclose(r["after_var"], 1.0, atol=1e-4)  # σ²/(σ² + ε)
 
 
-def test_cli_runs_a_demo(tmp_path, capsys):
+def test_cli_runs_a_demo(tmp_path, capfd):  # capfd: the demo runs in its own interpreter, printing to our stdout
     assert cli.main(["demo", "bias_explosion", "--quick", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "bias_explosion.png").stat().st_size > 10_000
-    assert "with μ_B detached" in capsys.readouterr().out
+    assert "with μ_B detached" in capfd.readouterr().out
+
+
+def test_demo_with_default_options_leaves_a_clone_clean(tmp_path):
+    """The figure goes to out/ unless --out says otherwise, and git ignores out/: no untracked file."""
+    done = subprocess.run(
+        [sys.executable, str(DEMOS / "scale_invariance.py"), "--quick"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()] == [
+        "out/scale_invariance.png"
+    ]
+    root = DEMOS.parent
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout: nothing to keep clean")
+    for where in ("out/scale_invariance.png", "demos/out/scale_invariance.png"):  # run from the clone or demos/
+        assert subprocess.run(["git", "check-ignore", "-q", where], cwd=root).returncode == 0, where
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream", [io.StringIO, _Terminal])
+def test_progress_is_a_few_whole_lines_off_a_terminal(monkeypatch, stream):
+    load("scale_invariance")  # puts demos/ on sys.path, where the demos find their _common
+    common = importlib.import_module("_common")
+    err = stream()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert list(common.progress(iter(range(200)), 200, "with BN")) == list(range(200))
+    text = err.getvalue()
+    if stream is _Terminal:  # a live bar, redrawn in place
+        assert "\r" in text and "200/200" in text
+    else:  # a log or CI: whole lines at 0, 25, 50, 75, 100 %
+        lines = text.splitlines()
+        assert "\r" not in text and len(lines) == 5 and all(line.startswith("with BN") for line in lines)
+        assert [line.split("|")[0].split()[-1] for line in lines] == ["0%", "25%", "50%", "75%", "100%"]
 
 
 @pytest.mark.parametrize("name", ["scale_invariance"])

@@ -238,8 +238,12 @@ def test_collapse_draws_a_module_as_one_box_with_edges_in_and_out():
 
 def test_collapse_keeps_a_large_mlp_under_the_budget():
     loss, collapse = mlp_with_batchnorm()
-    with pytest.raises(ValueError, match="max_nodes=150"):
+    with pytest.raises(ValueError, match="max_nodes=150") as err:
         draw(loss, max_nodes=150)
+    assert "collapse modules" in str(err.value)
+    import micrograd_bn  # the message's module_nodes is importable from the package, as the README says
+
+    assert "module_nodes(inputs, outputs)" in str(err.value) and micrograd_bn.module_nodes is module_nodes
     draw(loss, collapse=collapse, max_nodes=150)
 
 
@@ -277,7 +281,8 @@ def test_budget_error_says_size_limit_and_remedy_before_running_dot(monkeypatch,
         render(v, tmp_path / "big.svg")
     message = str(err.value)
     assert "601 nodes (301 Values)" in message and "max_nodes=500" in message
-    assert "collapse" in message and "module_nodes" in message
+    assert "max_nodes=601" in message  # the remedy: a limit that fits
+    assert "collapse" not in message  # a chain of additions has no modules to fold
     assert list(tmp_path.iterdir()) == []
     draw(v, max_nodes=601)
 
@@ -387,16 +392,26 @@ def test_cli_graph_png_and_grad_view(tmp_path):
     [
         (["--out", "{tmp}/g.gif"], "unknown image format 'gif'"),
         (["--out", "{tmp}/no/g.svg"], "cannot write"),
-        (["--out", "{tmp}/g.svg", "--batch", "64"], "more than max_nodes=500"),
-        (["--out", "{tmp}/g.svg", "--max-nodes", "10"], "more than max_nodes=10"),
+        (["--out", "{tmp}/g.svg", "--batch", "64"], "more than --max-nodes 500; pass --max-nodes"),
+        (["--out", "{tmp}/g.svg", "--max-nodes", "10"], "more than --max-nodes 10; pass --max-nodes"),
         (["--out", "{tmp}/g.svg", "--batch", "1"], "more than 1 value per channel"),
+        (["--out", "{tmp}/x.png", "--format", "svg"], "--out {tmp}/x.png ends in .png but --format is svg"),
+        (["--out", "{tmp}/noext"], "has no suffix: end it in .svg, .png or .pdf, or pass --format svg|png|pdf"),
+        (["--out", "{tmp}/g.svg", "--html", "{tmp}/none/p.html"], "--html {tmp}/none/p.html: the folder"),
+        (["--out", "{tmp}/g.svg", "--frames", "/dev/null/f"], "--frames /dev/null/f: /dev/null is not a folder"),
     ],
 )
 def test_cli_graph_errors_are_one_line_exit_2_and_leave_no_file(tmp_path, capsys, args, message):
     assert main(["graph", *(a.format(tmp=tmp_path) for a in args)]) == 2
     err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1 and "Traceback" not in err
-    assert list(tmp_path.iterdir()) == []
+    assert message.format(tmp=tmp_path) in err and err.count("\n") == 1 and "Traceback" not in err
+    assert "json" not in err and "collapse" not in err  # only what this command accepts and can do
+    assert list(tmp_path.iterdir()) == []  # every output path is checked before any is written
+
+
+def test_cli_graph_format_option_names_the_format_of_a_path_without_suffix(tmp_path):
+    assert main(["graph", "--out", str(tmp_path / "graph"), "--format", "svg"]) == 0
+    assert "<svg" in (tmp_path / "graph").read_text()
 
 
 def test_cli_graph_without_dot_is_one_line_exit_2(tmp_path, capsys, monkeypatch):

@@ -118,6 +118,23 @@ def test_bad_input(make, message):
         make()
 
 
+@pytest.mark.parametrize(
+    ("batch", "features", "message"),
+    [
+        ([Value(1.0), Value(2.0)], 1, r"row 0 is a Value, not a row: .* wrap a flat list as \[\[v\] for v in values\]"),
+        (np.array([[1.0], [2.0]]), 1, r"got ndarray; pass nested lists instead \(array.tolist\(\)\)"),
+        ([[1.0], [2.0, 3.0]], 1, r"row 1 has 2 entries; expected 1 feature per row$"),
+        ([[1.0, 2.0], [3.0]], 2, r"row 1 has 1 entry; expected 2 features per row$"),
+        ([], 1, r"expected a non-empty batch"),
+    ],
+)
+def test_bad_batches_say_what_a_batch_is(batch, features, message):
+    with pytest.raises(ValueError, match=message):
+        BatchNorm1d(features)(batch)
+    np_rows = np.array([[1.0], [2.0]])
+    assert [[round(v.data, 3)] for [v] in BatchNorm1d(1)(np_rows.tolist())] == [[-1.0], [1.0]]  # the fix it names
+
+
 def test_forward_is_abstract():
     with pytest.raises(NotImplementedError):
         Module()([[1.0]])

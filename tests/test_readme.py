@@ -76,6 +76,16 @@ def test_quickstart_main_runs_the_commands_the_readme_shows():
     assert "bash tasks.sh main" in README and "bash tasks.sh test" in README
 
 
+def test_commands_are_written_bare_after_one_activate():
+    """The convention: the Quickstart says `source .venv/bin/activate` once; every later command is bare."""
+    activate = "source .venv/bin/activate"
+    quickstart = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    assert README.count(activate) == quickstart.count(activate) == 1
+    assert ".venv/bin/" not in README.replace(activate, ""), "write commands bare: micrograd-bn, python, pytest"
+    lines = [line.removeprefix("$ ") for block in blocks("bash") + blocks("console") for line in block.splitlines()]
+    assert lines and not [line for line in lines if line.startswith((".venv", "./.venv"))]
+
+
 def test_every_demo_is_in_the_readme_with_its_figure():
     demos = sorted(p.stem for p in (ROOT / "demos").glob("*.py") if not p.stem.startswith("_") and p.stem != "tour")
     shown = re.findall(r"`micrograd-bn demo ([a-z_0-9]+)`", README)  # not the NAME placeholder

@@ -1,13 +1,46 @@
-"""The guided tour (demos/tour.py) runs whole and shows what it promises."""
+"""The guided tour: demos/tour.py runs whole and shows what it promises; demos/tour.ipynb is the same
+cells, committed with outputs, and re-runs headless with its graphs inline."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-TOUR = Path(__file__).resolve().parent.parent / "demos" / "tour.py"
+import jupytext
+import nbformat
+
+DEMOS = Path(__file__).resolve().parent.parent / "demos"
+TOUR, NOTEBOOK = DEMOS / "tour.py", DEMOS / "tour.ipynb"
+SVG = "image/svg+xml"
+
+
+def load_notebook_tools():
+    spec = importlib.util.spec_from_file_location("tour_notebook", DEMOS / "_notebook.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def svg_outputs(nb: nbformat.NotebookNode) -> list[str]:
+    return [o["data"][SVG] for c in nb.cells if c.cell_type == "code" for o in c.outputs if SVG in o.get("data", {})]
+
+
+def text_outputs(nb: nbformat.NotebookNode) -> str:
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def assert_gradients_match_the_paper(out: str) -> None:
+    """μ_B's and σ²_B's gradients, stepped through and after the pass, equal Sec. 3's closed form."""
+    closed = dict(re.findall(r"∂ℓ/∂(σ²_B|μ_B) = (-?\d\.\d+)", out.split("Sec. 3 closed form:")[1].split("\n")[0]))
+    stepped = dict(re.findall(r"(σ²_B|μ_B) receives ∂ℓ/∂\S+ = (\S+)", out))
+    after = dict(re.findall(r"(σ²_B|μ_B) (-?\d\.\d+)", out.split("after one pass, .grad:")[1].split("\n")[0]))
+    assert stepped.keys() == closed.keys() == after.keys() == {"σ²_B", "μ_B"}
+    for key, value in closed.items():
+        for found in (stepped[key], after[key]):  # .grad holds one pass: not twice the closed form
+            assert abs(float(found) - float(value)) <= 1e-10 * abs(float(value)), key
 
 
 def test_tour_runs_and_tells_the_truth(tmp_path):
@@ -16,11 +49,7 @@ def test_tour_runs_and_tells_the_truth(tmp_path):
     out = run.stdout
     assert "naive recursive backward: dc/da = 6.0  (a visited 4 times)" in out
     assert "reverse topological order: dc/da = 4.0" in out
-    autodiff = dict(re.findall(r"(σ²_B|μ_B) receives ∂ℓ/∂\S+ = (\S+)", out))
-    closed = dict(re.findall(r"∂ℓ/∂(σ²_B|μ_B) = (-?\d\.\d+)", out.split("Sec. 3 closed form:")[1]))
-    assert autodiff.keys() == closed.keys() == {"σ²_B", "μ_B"}
-    for key in autodiff:
-        assert abs(float(autodiff[key]) - float(closed[key])) <= 1e-10 * abs(float(closed[key]))
+    assert_gradients_match_the_paper(out)
     assert "all witnesses agree" in out
     pictures = sorted(p.name for p in tmp_path.glob("*.svg"))
     assert pictures == ["tour_1_after_backward.svg", "tour_1_before_backward.svg", "tour_4_batchnorm.svg"]
@@ -28,6 +57,42 @@ def test_tour_runs_and_tells_the_truth(tmp_path):
     assert "not computed" not in (tmp_path / "tour_1_after_backward.svg").read_text()
 
 
-def test_tour_is_a_notebook_of_percent_cells():
-    text = TOUR.read_text()
-    assert text.count("# %% [markdown]") >= 6 and text.count("# %%\n") >= 6
+def test_tour_without_out_writes_nothing(tmp_path):
+    run = subprocess.run([sys.executable, str(TOUR)], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "all witnesses agree" in run.stdout and "picture:" not in run.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_notebook_has_the_same_cells_as_its_source():
+    """jupytext reads both files the same, outputs and metadata aside: edit tour.py, then run demos/_notebook.py."""
+    source, notebook = jupytext.read(TOUR), jupytext.read(NOTEBOOK)
+    cells = [[(c.cell_type, c.source) for c in nb.cells] for nb in (source, notebook)]
+    assert cells[0] == cells[1], "demos/tour.ipynb differs from demos/tour.py: run `python demos/_notebook.py`"
+    assert len(cells[0]) >= 12 and notebook.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+    made = load_notebook_tools().notebook(TOUR)  # the cell ids _notebook.py gives: it made the committed file
+    assert [c.id for c in made.cells] == [c.id for c in nbformat.read(NOTEBOOK, as_version=4).cells]
+
+
+def test_committed_notebook_reads_on_its_own():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code), "the notebook is committed executed"
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert len(svg_outputs(nb)) >= 3
+    out = text_outputs(nb)
+    assert_gradients_match_the_paper(out)
+    assert "all witnesses agree" in out and "picture:" not in out
+    markdown = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for equation in (r"\frac{\partial \ell}{\partial \sigma^2_B}", r"\frac{\partial \ell}{\partial \mu_B}"):
+        assert f"$$\n{equation}" in markdown or f"$${equation}" in markdown, equation  # Sec. 3 in LaTeX
+
+
+def test_notebook_reruns_headless_with_graphs_inline_and_writes_nothing(tmp_path):
+    tools = load_notebook_tools()
+    nb = tools.execute(tools.notebook(TOUR), tmp_path)
+    graphs = svg_outputs(nb)
+    assert len(graphs) >= 3 and all(g.lstrip().startswith("<?xml") or "<svg" in g for g in graphs)
+    assert "grad: not computed" in graphs[0] and "not computed" not in graphs[1]  # before and after backward()
+    assert_gradients_match_the_paper(text_outputs(nb))
+    assert list(tmp_path.iterdir()) == []  # the notebook's working directory stays empty

@@ -156,6 +156,11 @@ def test_format_steps_digits():
     assert "x += 3 × 1 = 3" in format_steps(backward_steps(y), digits=2)
 
 
+def test_format_steps_of_no_steps_says_what_it_needs():
+    with pytest.raises(ValueError, match=r"no steps to show; pass backward_steps\(root\)"):
+        format_steps([])
+
+
 # ---- frames
 
 
@@ -302,9 +307,15 @@ def test_browser_starts_before_the_pass_with_every_gradient_blank(page, tmp_path
 
 def test_cli_trace_prints_the_table(capsys):
     assert main(["trace", "--batch", "3", "--features", "1", "--seed", "0"]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("step  node") and "μ_B" in out and "σ²_B" in out and "x₁" in out
-    assert "(a leaf: nothing to send)" in out
+    header, table = capsys.readouterr().out.split("\n\n", 1)
+    assert table.startswith("step  node") and "μ_B" in table and "σ²_B" in table and "x₁" in table
+    assert "(a leaf: nothing to send)" in table
+    # the header names x, dy and ℓ = Σ y·dy; ℓ's row shows that op, and sends dy_i to each y_i
+    first, xs, dys = header.splitlines()
+    assert first.endswith("ℓ = Σ y·dy") and xs.startswith("x  = ") and dys.startswith("dy = ")
+    assert re.search(r"^   1  ℓ +Σ y·dy ", table, re.M)
+    sent = re.findall(r"y[₁₂₃] \+= (\S+) × 1 =", table.split("\n   2 ")[0])
+    assert sent == re.findall(r"\[(\S+)\]", dys.split("  (")[0]) and len(sent) == 3
 
 
 def test_cli_trace_bad_batch_is_one_line_exit_2(capsys):
