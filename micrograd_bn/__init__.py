@@ -4,7 +4,7 @@ from .batchnorm import BatchNorm1d, BatchNorm2d
 from .drawing import draw, render
 from .engine import Value, gc_paused, topological_order, zero_grad
 from .nn import MLP, SGD, Linear, Module, ReLU, Sequential, Sigmoid, Tanh, cross_entropy, mse_loss
-from .trace import backward_steps
+from .trace import StepThrough, backward_steps
 
 __all__ = [
     "MLP",
@@ -16,6 +16,7 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "StepThrough",
     "Tanh",
     "Value",
     "backward_steps",
