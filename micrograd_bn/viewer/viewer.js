@@ -16,8 +16,9 @@
   const nodes = new Map();
   for (const g of svg.querySelectorAll("g.node")) {
     const name = g.querySelector("title").textContent;
+    g.dataset.node = name; // the DOT name, kept when the tooltips go
     const grad = [...g.querySelectorAll("text")].find((t) => t.textContent.startsWith("grad"));
-    nodes.set(name, { g, grad, info: data.nodes[name], shown: -1, room: 0 });
+    nodes.set(name, { g, grad, info: data.nodes[name], shown: -1 });
   }
   const edgesInto = new Map();
   for (const g of svg.querySelectorAll("g.edge")) {
@@ -28,25 +29,26 @@
   for (const t of svg.querySelectorAll("title")) t.remove(); // no "v12" tooltips
 
   const matrix = scene.transform.baseVal.consolidate()?.matrix ?? svg.createSVGMatrix();
-  function centre(g) { // a node's centre in the SVG's user units (the viewBox's)
-    const b = g.getBBox();
-    const p = new DOMPoint(b.x + b.width / 2, b.y + b.height / 2).matrixTransform(matrix);
-    return { x: p.x, y: p.y };
+  for (const n of nodes.values()) { // centres in the SVG's user units (the viewBox's), and room for text
+    const b = n.g.getBBox();
+    n.centre = new DOMPoint(b.x + b.width / 2, b.y + b.height / 2).matrixTransform(matrix);
+    n.room = b.width - 6;
   }
 
-  // ---- the view: centre (x, y) in user units, s CSS px per unit; the viewBox follows it
+  // ---- the view: centre (x, y) in user units, s CSS px per unit. The SVG keeps its size
+  // (1 unit = 1 px) and moves by a CSS transform, which needs no new layout of its texts.
   const whole = svg.viewBox.baseVal;
   const all = { x: whole.x + whole.width / 2, y: whole.y + whole.height / 2, w: whole.width, h: whole.height };
-  svg.removeAttribute("width");
-  svg.removeAttribute("height");
+  svg.setAttribute("width", whole.width);
+  svg.setAttribute("height", whole.height);
   const view = { x: all.x, y: all.y, s: READABLE };
+  let paneSize = { w: pane.clientWidth, h: pane.clientHeight };
   function draw() {
-    const w = pane.clientWidth, h = pane.clientHeight;
-    svg.setAttribute("viewBox", `${view.x - w / 2 / view.s} ${view.y - h / 2 / view.s} ${w / view.s} ${h / view.s}`);
+    const tx = paneSize.w / 2 - view.s * (view.x - whole.x), ty = paneSize.h / 2 - view.s * (view.y - whole.y);
+    svg.style.transform = `translate(${tx}px, ${ty}px) scale(${view.s})`;
   }
   function zoom(factor, at) { // at: a point in pane pixels that stays put (default: the centre)
-    const w = pane.clientWidth, h = pane.clientHeight;
-    const px = at ? at.x - w / 2 : 0, py = at ? at.y - h / 2 : 0;
+    const px = at ? at.x - paneSize.w / 2 : 0, py = at ? at.y - paneSize.h / 2 : 0;
     const s = Math.min(20, Math.max(0.02, view.s * factor));
     view.x += px / view.s - px / s;
     view.y += py / view.s - py / s;
@@ -57,7 +59,7 @@
     setFollow(false);
     view.x = all.x;
     view.y = all.y;
-    view.s = Math.min(pane.clientWidth / all.w, pane.clientHeight / all.h);
+    view.s = Math.min(paneSize.w / all.w, paneSize.h / all.h);
     draw();
   }
   function setFollow(on) {
@@ -69,7 +71,7 @@
   }
   function follow() {
     const n = step > 0 && nodes.get(steps[step - 1].node);
-    const target = n ? centre(n.g) : centre(nodes.get(steps[0].node).g);
+    const target = (n || nodes.get(steps[0].node) || { centre: all }).centre;
     view.x = target.x;
     view.y = target.y;
     draw();
@@ -94,6 +96,8 @@
   row(0, [["num", "0"], ["name whole", "before the pass"]]);
   steps.forEach((s, i) => row(i + 1, [["num", String(i + 1)], ["name", s.name], ["op", s.op], ["grad", s.grad]]));
   $("count").textContent = last;
+  const rowTop = rows.map((li) => li.offsetTop - list.offsetTop);
+  let listHeight = list.clientHeight;
 
   // ---- the detail pane, built from elements (labels are text, never HTML)
   function el(tag, cls, ...children) {
@@ -148,13 +152,14 @@
     step = Math.max(0, Math.min(last, Number(k) || 0));
     const current = step > 0 ? steps[step - 1] : null;
     const receiving = new Set(current ? current.sends.map((t) => t.to) : []);
+    const changed = [];
     for (const [name, n] of nodes) {
       let cls = "";
       if (n.info) {
         const got = n.info.arrivals.filter((a) => a <= step).length;
         if (got !== n.shown && n.grad) {
           n.grad.textContent = n.info.texts[got];
-          fitText(n);
+          changed.push(n);
         }
         n.shown = got;
         cls = got === 0 ? "" : got === n.info.arrivals.length ? "complete" : "partial";
@@ -165,6 +170,7 @@
       n.g.classList.toggle("current", !!current && current.node === name);
       n.g.classList.toggle("current-op", !!current && current.node + "op" === name);
     }
+    fitTexts(changed);
     for (const [head, edges] of edgesInto) {
       for (const e of edges) e.classList.toggle("carrying", !!current && head === current.node + "op");
     }
@@ -172,7 +178,7 @@
       li.classList.toggle("current", i === step);
       li.classList.toggle("done", i < step);
     });
-    rows[step].scrollIntoView({ block: "nearest" });
+    list.scrollTop = rowTop[step] - (listHeight - rowTop[1]) / 2; // centred, without a layout
     $("step").textContent = step;
     $("prev").disabled = $("home").disabled = step === 0;
     $("next").disabled = $("end").disabled = step === last;
@@ -184,10 +190,10 @@
     } catch (err) { // a sandboxed frame (Jupyter) may refuse: the step just is not kept
     }
   }
-  function fitText(n) { // squeeze a grad text that would not fit its box (a font wider than Graphviz's)
-    n.grad.removeAttribute("textLength");
-    if (!n.room) n.room = n.g.querySelector("polygon").getBBox().width - 6;
-    if (n.grad.getComputedTextLength() > n.room) {
+  function fitTexts(changed) { // squeeze a grad text wider than its box (a font wider than Graphviz's)
+    for (const n of changed) n.grad.removeAttribute("textLength");
+    const wide = changed.filter((n) => n.room > 0 && n.grad.getComputedTextLength() > n.room); // one layout
+    for (const n of wide) {
       n.grad.setAttribute("textLength", n.room);
       n.grad.setAttribute("lengthAdjust", "spacingAndGlyphs");
     }
@@ -257,7 +263,11 @@
     draw();
   });
   pane.addEventListener("pointerup", () => { drag = null; pane.classList.remove("dragging"); });
-  new ResizeObserver(() => draw()).observe(pane);
+  new ResizeObserver(() => {
+    paneSize = { w: pane.clientWidth, h: pane.clientHeight };
+    listHeight = list.clientHeight;
+    draw();
+  }).observe(pane);
 
   const fromHash = () => Number((/step=(\d+)/.exec(location.hash) || [0, 0])[1]);
   window.addEventListener("hashchange", () => { if (fromHash() !== step) show(fromHash()); });
