@@ -54,6 +54,7 @@ def main() -> None:
     steps = list(backward_steps(loss))
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         path = write_html(steps, Path(tmp) / "page.html", groups=layer.graph_groups())
+        kb = path.stat().st_size / 1024
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         if args.screenshot:
@@ -69,7 +70,6 @@ def main() -> None:
                 work.append(w)
                 frames.append(f)
         browser.close()
-    kb = path.stat().st_size / 1024 if path.exists() else float("nan")
     print(f"BatchNorm, batch {args.batch} × {args.features} features: {len(steps)} steps, page {kb:.0f} kB")
     print(f"load (to 'viewer ready'), median of {args.rounds}: {statistics.median(loads):.0f} ms")
     print(f"step (click, style, layout), median of {len(work)}: {statistics.median(work):.1f} ms")

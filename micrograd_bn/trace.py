@@ -264,7 +264,7 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
     nodes = {}
     for v in order:
         n = len(sums.get(id(v), []))
-        texts = [NOT_COMPUTED] + [f"grad {f(g)} · {k} of {n} terms" for k, g in enumerate(sums.get(id(v), []), 1)]
+        texts = [NOT_COMPUTED] + [f"grad {f(g)} · {_k_of_n(k, n)}" for k, g in enumerate(sums.get(id(v), []), 1)]
         texts[n] = f"grad {f(sums[id(v)][-1])}" if n else NOT_COMPUTED
         nodes[dot[id(v)]] = {"texts": texts, "arrivals": [k for k, _, _ in arrivals.get(id(v), [])]}
     rows = []
@@ -282,7 +282,7 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
                     "chain": f"∂{r}/∂{to} += {head} · ∂{r}/∂{_operand(name(v))}",
                     "rule": rule or f"{head} = {f(t.local_grad)} (as the engine stored it: no rule for op {v.op!r})",
                     "numbers": f"{f(t.local_grad)} × {f(s.grad)} = {f(t.contribution)}",
-                    "got": f"{position[s.number, j] + 1} of {len(arrivals[id(t.input)])} terms",
+                    "got": _k_of_n(position[s.number, j] + 1, len(arrivals[id(t.input)])),
                 }
             )
         rows.append(
@@ -300,6 +300,10 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
 
 
 _GRAD_FIELD = re.compile(r"^(\t+(v\d+) \[label=\".*\|)" + re.escape(NOT_COMPUTED))  # a record's grad field in DOT
+
+
+def _k_of_n(k: int, n: int) -> str:
+    return f"{k} of {n} term{'s' if n > 1 else ''}"
 
 
 def _box_names(order: list[Value], collapse: Mapping | None) -> dict[int, str]:

@@ -218,12 +218,14 @@ def test_home_end_and_the_hash(bn_page, watched):
     page = watched.page
     page.goto(f"{path.as_uri()}#step=5")
     assert step_shown(page) == 5
+    pane = page.locator("#graph").bounding_box()
     page.keyboard.press("ArrowRight")
     assert page.evaluate("location.hash") == "#step=6"
     page.keyboard.press("End")
     assert step_shown(page) == len(steps) and page.is_disabled("#next") and page.is_disabled("#end")
     assert page.evaluate("location.hash") == f"#step={len(steps)}"
     assert NOT_COMPUTED not in grad_texts(page).values()
+    assert page.locator("#graph").bounding_box() == pane  # the texts grew, the graph pane did not move
     page.reload()
     assert step_shown(page) == len(steps)  # the hash keeps the step
     page.click("#home")

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from micrograd_bn import BatchNorm1d, Value, topological_order
 from micrograd_bn.cli import main
-from micrograd_bn.drawing import NOT_COMPUTED, format_number, node_names
+from micrograd_bn.drawing import NOT_COMPUTED, format_number, module_nodes, node_names
 from micrograd_bn.trace import (
     Step,
     StepThrough,
@@ -344,6 +344,23 @@ def test_a_rule_that_does_not_give_the_stored_derivative_is_not_shown():
     assert local_rule(v) == [None]
     page = page_data_of(list(backward_steps(v)))
     assert page["steps"][0]["sends"][0]["rule"].endswith("= 2 (as the engine stored it: no rule for op '+')")
+
+
+def test_page_with_a_collapsed_module_shows_its_steps_on_the_box(tmp_path):
+    x = [Value(v, f"x{i}") for i, v in enumerate([0.5, -1.0, 2.0])]
+    h = [(xi * 2.0).tanh() for xi in x]
+    loss = Value.sum(h) * 0.5
+    loss.label = "ℓ"
+    inner = module_nodes(x, h)
+    steps = list(backward_steps(loss))
+    html = write_html(steps, tmp_path / "p.html", collapse={"layer": inner}).read_text()
+    shown = [s["node"] for s in embedded(html)["steps"]]
+    inside = {id(v) for v in inner}
+    assert [n == "box0" for n in shown] == [id(s.node) in inside for s in steps]
+    assert "<title>box0</title>" in html and "layer" in html
+    with pytest.raises(ValueError, match="max_nodes=3"):
+        write_html(steps, tmp_path / "q.html", max_nodes=3)
+    assert not (tmp_path / "q.html").exists()
 
 
 def test_html_escapes_script_closing_in_labels(tmp_path):

@@ -7,7 +7,7 @@
   const data = JSON.parse($("data").textContent);
   const steps = data.steps;
   const last = steps.length;
-  const READABLE = 1.3; // CSS px per SVG unit when following: 11-unit text is ~14 px
+  const READABLE = 1.1; // CSS px per SVG unit when following: 11-unit text draws ~14 px tall
 
   // ---- the graph: nodes by DOT name (v3, v3op, box0) and the edges into each
   const svg = document.querySelector("#graph svg");
