@@ -204,9 +204,12 @@ def page_html(steps: Sequence[Step], *, digits: int = 4, **draw_options) -> str:
     steps = list(steps)
     if not steps:
         raise ValueError("the page needs at least one step: pass list(backward_steps(root))")
+    mine = sorted({"grads", "grad_view", "highlight"} & draw_options.keys())
+    if mine:
+        raise TypeError(f"the page shows the gradients step by step itself: leave out {', '.join(mine)}")
     root = steps[0].node
-    data = page_data(steps, digits=digits, collapse=draw_options.get("collapse"))
     graph = draw(root, grads={}, digits=digits, **draw_options)  # every grad "not computed" until a term arrives
+    data = page_data(steps, digits=digits, collapse=draw_options.get("collapse"))
     widest = graph.copy()  # each node showing its longest grad text, to size it
     longest = {name: max(node["texts"], key=len) for name, node in data["nodes"].items()}
     widest.body = [_GRAD_FIELD.sub(lambda m: m[1] + longest.get(m[2], NOT_COMPUTED), line) for line in graph.body]

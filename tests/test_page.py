@@ -125,6 +125,16 @@ def expected_grad_texts(steps, names, upto: int) -> dict[str, str]:
     return out
 
 
+def inside(page, selector: str, container: str) -> bool:
+    """Whether the element's box lies inside the container's, on screen."""
+    a, b = page.locator(selector).bounding_box(), page.locator(container).bounding_box()
+    return (
+        b["x"] <= a["x"]
+        and a["x"] + a["width"] <= b["x"] + b["width"] + 0.5
+        and (b["y"] <= a["y"] and a["y"] + a["height"] <= b["y"] + b["height"] + 0.5)
+    )
+
+
 def test_keys_and_clicks_step_through(bn_page, watched):
     path, steps, names = bn_page
     page = watched.page
@@ -143,6 +153,8 @@ def test_keys_and_clicks_step_through(bn_page, watched):
     assert page.get_attribute('#steps li[data-step="40"]', "class").split() == ["current"]
     page.keyboard.press("ArrowLeft")
     assert step_shown(page) == 39 and page.text_content("#steps li.current .num") == "39"
+    page.keyboard.press("End")
+    assert inside(page, "#steps li.current", "#steps")  # the list keeps the current step in view
 
 
 @pytest.mark.parametrize("k", [1, 45, 97])
@@ -173,10 +185,7 @@ def test_the_current_node_is_in_view_and_readable(bn_page, watched, k):
     page.goto(f"{path.as_uri()}#step={k - 1}")
     page.keyboard.press("ArrowRight")  # the view follows the step
     assert step_shown(page) == k
-    pane = page.locator("#graph").bounding_box()
-    node = page.locator("#graph g.node.current").bounding_box()
-    assert pane["x"] <= node["x"] and node["x"] + node["width"] <= pane["x"] + pane["width"]
-    assert pane["y"] <= node["y"] and node["y"] + node["height"] <= pane["y"] + pane["height"]
+    assert inside(page, "#graph g.node.current", "#graph")
     heights = page.eval_on_selector_all(
         "#graph g.node.current text", "ts => ts.map(t => t.getBoundingClientRect().height)"
     )

@@ -360,6 +360,10 @@ def test_page_with_a_collapsed_module_shows_its_steps_on_the_box(tmp_path):
     assert "<title>box0</title>" in html and "layer" in html
     with pytest.raises(ValueError, match="max_nodes=3"):
         write_html(steps, tmp_path / "q.html", max_nodes=3)
+    with pytest.raises(TypeError, match="leave out grad_view"):
+        write_html(steps, tmp_path / "q.html", grad_view=True)
+    with pytest.raises(ValueError, match="digits must be a positive int"):
+        write_html(steps, tmp_path / "q.html", digits=0)
     assert not (tmp_path / "q.html").exists()
 
 
