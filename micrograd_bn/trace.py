@@ -252,7 +252,7 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
     f = lambda x: format_number(x, digits)  # noqa: E731
     r = name(order[-1])
     arrivals: dict[int, list[tuple[int, str, float]]] = {id(order[-1]): [(0, f"the seed ∂{r}/∂{r}", 1.0)]}
-    position = {}  # (step, j) -> where term j of that step falls in its input's arrivals
+    position: dict[tuple[int, int], int] = {}  # (step, j): where term j of that step falls in its input's arrivals
     for s in steps:
         for j, t in enumerate(s.terms):
             got = arrivals.setdefault(id(t.input), [])
@@ -264,7 +264,7 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
         for _, _, term in got:
             total += term
             sums[i].append(total)
-    nodes = {}
+    nodes: dict[str, dict] = {}
     for v in order:
         n = len(sums.get(id(v), []))
         texts = [NOT_COMPUTED] + [f"grad {f(g)} · {_k_of_n(k, n)}" for k, g in enumerate(sums.get(id(v), []), 1)]
@@ -417,7 +417,7 @@ def _rule(v: Value, f: Callable[[float], str]) -> Rule | None:
         return Rule("{0} / {1}", (("1/{1}", "1/{1}", 1.0 / x[1]), ("−{0}/{1}²", "−{0}/{1}²", -x[0] / (x[1] * x[1]))))
     if op == "neg":
         return Rule("−{0}", (("−1", "−1", -1.0),))
-    if op.startswith("**"):
+    if re.fullmatch(r"\*\*-?[\d.]+(e-?\d+)?", op):
         k = float(op[2:])
         slope = "2·{0}" if k == 2 else f"{c_(k)}·{{0}}{_power(k - 1)}"
         return Rule("{0}" + _power(k), ((slope, slope, k * x[0] ** (k - 1) if k != 0 else 0.0),))
@@ -437,7 +437,7 @@ def _rule(v: Value, f: Callable[[float], str]) -> Rule | None:
     if op == "Σ":  # numbers among the terms were added into the node's data
         c = o - math.fsum(x)
         plus = f" + {c_(c)}" if not _same(o, math.fsum(x)) else ""
-        return Rule(" + ".join(f"{{{i}}}" for i in range(len(x))) + plus, (("1", "1", 1.0),) * len(x))
+        return Rule(_sum_of([f"{{{i}}}" for i in range(len(x))]) + plus, (("1", "1", 1.0),) * len(x))
     if op in ("Σw·x", "Σw·x+b"):
         return _dot_rule(v, f)
     return None
@@ -469,7 +469,12 @@ def _dot_rule(v: Value, f: Callable[[float], str]) -> Rule | None:
             grads.append((f(d[i]), f(d[i]), d[i]))
         else:
             grads.append((f"{{{p}}}", f"{{{p}}}", ins[p].data))
-    return Rule(" + ".join(terms) + (f" + {{{t}}}" if t < len(ins) else ""), tuple(grads))
+    return Rule(_sum_of(terms) + (f" + {{{t}}}" if t < len(ins) else ""), tuple(grads))
+
+
+def _sum_of(terms: list[str]) -> str:
+    """ "a + b + c", and for more than 8 terms "a + b + c + … + z": a formula stays one line."""
+    return " + ".join(terms if len(terms) <= 8 else [*terms[:3], "…", terms[-1]])
 
 
 def _fill(template: str, v: Value, name: Callable[[Value], str] | None, f: Callable[[float], str]) -> str:

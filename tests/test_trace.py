@@ -342,6 +342,9 @@ def test_a_rule_that_does_not_give_the_stored_derivative_is_not_shown():
     v = a * 2.0
     v.op = "+"  # a renamed op: the table's rule (1) would be wrong
     assert local_rule(v) == [None]
+    w = a**2
+    w.op = "**two"  # not an exponent the table can read
+    assert local_rule(w) == [None] and forward_text(w).endswith(" = 2.25")
     page = page_data_of(list(backward_steps(v)))
     assert page["steps"][0]["sends"][0]["rule"].endswith("= 2 (as the engine stored it: no rule for op '+')")
 
