@@ -181,7 +181,7 @@ def test_demo_runs_after_a_plain_pip_install(tmp_path):
 
 @pytest.mark.parametrize("features", [1, 3])
 def test_inputs_are_named_as_the_layer_names_their_deviations(features):
-    loss, layer, x, _ = cli._batchnorm_loss(2, features, seed=0)
+    _, layer, _, _ = cli._batchnorm_loss(2, features, seed=0)
     for n in layer.last:
         for xi, dev in zip(n.x, n.deviation):
             assert dev.label == f"{xi.label}−{n.mean.label}"  # x₁⁽²⁾ and x₁⁽²⁾−μ_B⁽²⁾

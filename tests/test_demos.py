@@ -309,6 +309,8 @@ def test_loss_landscape_rejects_a_bad_rate(tmp_path, lr):
         load("loss_landscape").main(["--quick", "--out", str(tmp_path), "--lr", lr])
     assert str(exit_info.value) == f"loss_landscape: --lr must be a positive number, got {float(lr)}"
     assert not (tmp_path / "loss_landscape.png").exists()
+
+
 def test_regularization_batch_mates_move_training_output_only(tmp_path):
     r = run_quick("regularization", tmp_path)
     spread = r["spread_train"]

@@ -1,0 +1,276 @@
+// The step-through viewer: shows step k of a backward pass on a Graphviz SVG laid out once.
+// Every text comes from the JSON that trace.page_data() wrote; this file only shows it:
+// grad texts and classes on the graph, the list of steps, the detail of the current step.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const data = JSON.parse($("data").textContent);
+  const steps = data.steps;
+  const last = steps.length;
+  const READABLE = 1.1; // CSS px per SVG unit when following: 11-unit text draws ~14 px tall
+
+  // ---- the graph: nodes by DOT name (v3, v3op, box0) and the edges into each
+  const svg = document.querySelector("#graph svg");
+  const scene = svg.querySelector("g.graph");
+  const pane = $("graph");
+  const nodes = new Map();
+  for (const g of svg.querySelectorAll("g.node")) {
+    const name = g.querySelector("title").textContent;
+    g.dataset.node = name; // the DOT name, kept when the tooltips go
+    const grad = [...g.querySelectorAll("text")].find((t) => t.textContent.startsWith("grad"));
+    nodes.set(name, { g, grad, info: data.nodes[name], shown: -1 });
+  }
+  const edgesInto = new Map();
+  for (const g of svg.querySelectorAll("g.edge")) {
+    const head = g.querySelector("title").textContent.split("->")[1];
+    if (!edgesInto.has(head)) edgesInto.set(head, []);
+    edgesInto.get(head).push(g);
+  }
+  for (const t of svg.querySelectorAll("title")) t.remove(); // no "v12" tooltips
+
+  const matrix = scene.transform.baseVal.consolidate()?.matrix ?? svg.createSVGMatrix();
+  for (const n of nodes.values()) { // centres in the SVG's user units (the viewBox's), and room for text
+    const b = n.g.getBBox();
+    n.centre = new DOMPoint(b.x + b.width / 2, b.y + b.height / 2).matrixTransform(matrix);
+    n.room = b.width - 6;
+  }
+
+  // ---- the view: centre (x, y) in user units, s CSS px per unit. The SVG keeps its size
+  // (1 unit = 1 px) and moves by a CSS transform, which needs no new layout of its texts.
+  const whole = svg.viewBox.baseVal;
+  const all = { x: whole.x + whole.width / 2, y: whole.y + whole.height / 2, w: whole.width, h: whole.height };
+  svg.setAttribute("width", whole.width);
+  svg.setAttribute("height", whole.height);
+  const view = { x: all.x, y: all.y, s: READABLE };
+  let paneSize = { w: pane.clientWidth, h: pane.clientHeight };
+  function draw() {
+    const tx = paneSize.w / 2 - view.s * (view.x - whole.x), ty = paneSize.h / 2 - view.s * (view.y - whole.y);
+    svg.style.transform = `translate(${tx}px, ${ty}px) scale(${view.s})`;
+  }
+  function zoom(factor, at) { // at: a point in pane pixels that stays put (default: the centre)
+    const px = at ? at.x - paneSize.w / 2 : 0, py = at ? at.y - paneSize.h / 2 : 0;
+    const s = Math.min(20, Math.max(0.02, view.s * factor));
+    view.x += px / view.s - px / s;
+    view.y += py / view.s - py / s;
+    view.s = s;
+    draw();
+  }
+  function fit() {
+    setFollow(false);
+    view.x = all.x;
+    view.y = all.y;
+    view.s = Math.min(paneSize.w / all.w, paneSize.h / all.h);
+    draw();
+  }
+  function setFollow(on) {
+    $("follow").checked = on;
+    if (on) {
+      view.s = Math.max(view.s, READABLE);
+      follow();
+    }
+  }
+  function follow() {
+    const n = step > 0 && nodes.get(steps[step - 1].node);
+    const target = (n || nodes.get(steps[0].node) || { centre: all }).centre;
+    view.x = target.x;
+    view.y = target.y;
+    draw();
+  }
+
+  // ---- the steps pane
+  const list = $("steps");
+  const rows = [];
+  function row(k, cells) {
+    const li = document.createElement("li");
+    li.dataset.step = k;
+    for (const [cls, text] of cells) {
+      const span = document.createElement("span");
+      span.className = cls;
+      span.textContent = text;
+      li.append(span);
+    }
+    li.addEventListener("click", () => show(k));
+    list.append(li);
+    rows.push(li);
+  }
+  row(0, [["num", "0"], ["name whole", "before the pass"]]);
+  steps.forEach((s, i) => row(i + 1, [["num", String(i + 1)], ["name", s.name], ["op", s.op], ["grad", s.grad]]));
+  $("count").textContent = last;
+  const rowTop = rows.map((li) => li.offsetTop - list.offsetTop);
+  let listHeight = list.clientHeight;
+
+  // ---- the detail pane, built from elements (labels are text, never HTML)
+  function el(tag, cls, ...children) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    e.append(...children);
+    return e;
+  }
+  function detail() {
+    const box = $("detail");
+    box.replaceChildren();
+    const r = data.root;
+    if (step === 0) {
+      box.append(
+        el("h3", "", "Before the pass"),
+        el("p", "", `Backward starts at ${r} with the seed ∂${r}/∂${r} = 1 and visits every node once, in reverse `
+          + "topological order: when a node's turn comes, every node that uses it has sent its term, so its "
+          + "gradient is complete."),
+        el("p", "", "The node then sends one chain-rule term to each input: its local derivative × its gradient. "
+          + "An input's gradient is the sum of the terms it receives (the += in backward)."),
+        el("p", "note", "Press → or ▶ for step 1."),
+      );
+      return;
+    }
+    const s = steps[step - 1];
+    const title = el("h3", "", `Step ${step} of ${last}: ${s.name}`);
+    if (s.op) title.append(el("span", "op-chip", s.op));
+    box.append(title, el("p", "math", s.forward));
+    box.append(el("h4", "", `Its gradient ∂${r}/∂${s.name} is the sum of the terms it received`));
+    const table = el("table", "received", el("tr", "", el("th", "", "from"), el("th", "", "term"), el("th", "", "sum so far")));
+    for (const t of s.received) table.append(el("tr", "", el("td", "", t.from), el("td", "", t.term), el("td", "", t.sum)));
+    table.append(el("tr", "total", el("td", "", `∂${r}/∂${s.name}`), el("td", "", ""), el("td", "", s.grad)));
+    box.append(table);
+    if (!s.sends.length) {
+      box.append(el("h4", "", "It sends nothing"), el("p", "", `A leaf (an input or a parameter): ∂${r}/∂${s.name} = ${s.grad} is final.`));
+    } else {
+      box.append(el("h4", "", `It sends one term to each input (${s.sends.length})`));
+      for (const t of s.sends) {
+        box.append(el("div", "term",
+          el("div", "math", el("span", "label", "chain rule"), t.chain),
+          el("div", "math", el("span", "label", "local rule"), t.rule),
+          el("div", "math", el("span", "label", "numbers"), t.numbers),
+          el("div", "got", `${t.name} now has ${t.got}`)));
+      }
+    }
+    if (step === last) box.append(el("p", "note", "That was the last step: every gradient is final, as backward() leaves it."));
+  }
+
+  // ---- one step: texts and classes on the graph, the list, the detail, the hash
+  let step = 0;
+  function show(k) {
+    step = Math.max(0, Math.min(last, Number(k) || 0));
+    const current = step > 0 ? steps[step - 1] : null;
+    const receiving = new Set(current ? current.sends.map((t) => t.to) : []);
+    const changed = [];
+    for (const [name, n] of nodes) {
+      let cls = "";
+      if (n.info) {
+        const got = n.info.arrivals.filter((a) => a <= step).length;
+        if (got !== n.shown && n.grad) {
+          n.grad.textContent = n.info.texts[got];
+          changed.push(n);
+        }
+        n.shown = got;
+        cls = got === 0 ? "" : got === n.info.arrivals.length ? "complete" : "partial";
+      }
+      n.g.classList.toggle("complete", cls === "complete");
+      n.g.classList.toggle("partial", cls === "partial");
+      n.g.classList.toggle("receiving", receiving.has(name));
+      n.g.classList.toggle("current", !!current && current.node === name);
+      n.g.classList.toggle("current-op", !!current && current.node + "op" === name);
+    }
+    fitTexts(changed);
+    for (const [head, edges] of edgesInto) {
+      for (const e of edges) e.classList.toggle("carrying", !!current && head === current.node + "op");
+    }
+    rows.forEach((li, i) => {
+      li.classList.toggle("current", i === step);
+      li.classList.toggle("done", i < step);
+    });
+    list.scrollTop = rowTop[step] - (listHeight - rowTop[1]) / 2; // centred, without a layout
+    $("step").textContent = step;
+    $("prev").disabled = $("home").disabled = step === 0;
+    $("next").disabled = $("end").disabled = step === last;
+    detail();
+    if ($("follow").checked) follow();
+    if (step === last) pause();
+    try {
+      history.replaceState(null, "", "#step=" + step);
+    } catch (err) { // a sandboxed frame (Jupyter) may refuse: the step just is not kept
+    }
+  }
+  function fitTexts(changed) { // squeeze a grad text wider than its box (a font wider than Graphviz's)
+    for (const n of changed) n.grad.removeAttribute("textLength");
+    const wide = changed.filter((n) => n.room > 0 && n.grad.getComputedTextLength() > n.room); // one layout
+    for (const n of wide) {
+      n.grad.setAttribute("textLength", n.room);
+      n.grad.setAttribute("lengthAdjust", "spacingAndGlyphs");
+    }
+  }
+
+  // ---- autoplay
+  let timer = null;
+  function play() {
+    if (step === last) show(0);
+    timer = setInterval(() => show(step + 1), 1000 / Number($("speed").value));
+    $("play").textContent = "‖ pause";
+  }
+  function pause() {
+    clearInterval(timer);
+    timer = null;
+    $("play").textContent = "▷ play";
+  }
+  const toggle = () => (timer ? pause() : play());
+  $("speed").addEventListener("change", () => { if (timer) { pause(); play(); } });
+
+  // ---- controls, keys, pointer
+  $("home").addEventListener("click", () => show(0));
+  $("prev").addEventListener("click", () => show(step - 1));
+  $("next").addEventListener("click", () => show(step + 1));
+  $("end").addEventListener("click", () => show(last));
+  $("play").addEventListener("click", toggle);
+  $("zoom-in").addEventListener("click", () => zoom(1.25));
+  $("zoom-out").addEventListener("click", () => zoom(1 / 1.25));
+  $("fit").addEventListener("click", fit);
+  $("follow").addEventListener("change", (e) => setFollow(e.target.checked));
+  const keys = {
+    ArrowRight: () => show(step + 1),
+    ArrowLeft: () => show(step - 1),
+    Home: () => show(0),
+    End: () => show(last),
+    " ": toggle,
+    "+": () => zoom(1.25),
+    "=": () => zoom(1.25),
+    "-": () => zoom(1 / 1.25),
+    f: fit,
+    c: () => setFollow(!$("follow").checked),
+  };
+  document.addEventListener("keydown", (e) => {
+    const act = keys[e.key.length === 1 ? e.key.toLowerCase() : e.key];
+    if (!act || e.ctrlKey || e.metaKey || e.altKey || e.target.tagName === "SELECT") return;
+    e.preventDefault();
+    act();
+  });
+  pane.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const r = pane.getBoundingClientRect();
+    setFollow(false);
+    zoom(Math.exp(-e.deltaY / 500), { x: e.clientX - r.left, y: e.clientY - r.top });
+  }, { passive: false });
+  let drag = null;
+  pane.addEventListener("pointerdown", (e) => {
+    drag = { x: e.clientX, y: e.clientY };
+    pane.setPointerCapture(e.pointerId);
+    pane.classList.add("dragging");
+  });
+  pane.addEventListener("pointermove", (e) => {
+    if (!drag) return;
+    if (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 2) setFollow(false);
+    view.x -= (e.clientX - drag.x) / view.s;
+    view.y -= (e.clientY - drag.y) / view.s;
+    drag = { x: e.clientX, y: e.clientY };
+    draw();
+  });
+  pane.addEventListener("pointerup", () => { drag = null; pane.classList.remove("dragging"); });
+  new ResizeObserver(() => {
+    paneSize = { w: pane.clientWidth, h: pane.clientHeight };
+    listHeight = list.clientHeight;
+    draw();
+  }).observe(pane);
+
+  const fromHash = () => Number((/step=(\d+)/.exec(location.hash) || [0, 0])[1]);
+  window.addEventListener("hashchange", () => { if (fromHash() !== step) show(fromHash()); });
+  show(fromHash());
+  performance.mark("viewer ready");
+})();
