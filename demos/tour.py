@@ -19,8 +19,9 @@ from pathlib import Path
 import graphviz
 import numpy as np
 
-from micrograd_bn import BatchNorm1d, Value, backward_steps, draw, render, zero_grad
+from micrograd_bn import BatchNorm1d, StepThrough, Value, backward_steps, draw, render, zero_grad
 from micrograd_bn import reference as ref
+from micrograd_bn.check import check_backward
 from micrograd_bn.compare import compare, format_table
 from micrograd_bn.trace import format_steps
 
@@ -130,6 +131,16 @@ loss.backward()
 picture(draw(loss, groups=bn.graph_groups(), grad_view=True), "tour_4_batchnorm")
 
 # %% [markdown]
+# The same backward pass, one node at a time, in the step-through viewer: ◀ ▶ (or ← →) step,
+# Home and End jump to either end, ▶ plays. A node's gradient fills in term by term ("k of n
+# terms") until it is complete; the detail pane shows each chain-rule term three ways: the
+# symbols, the op's local-derivative rule with the numbers put in, and the product.
+# (`micrograd-bn graph --html PAGE` writes the same viewer as a page.)
+
+# %%
+StepThrough(loss, groups=bn.graph_groups())
+
+# %% [markdown]
 # ## 5. Step through it, and read μ_B's and σ²_B's gradients beside Sec. 3
 # The paper's backward pass (Sec. 3), which `backward()` never sees: it only applies the chain rule.
 #
@@ -165,6 +176,26 @@ x_np, dy_np = np.array([[r[0].data] for r in xs]), np.array([[d] for d in dy])
 paper = ref.backward(dy_np, x_np, np.ones(1), bn.eps)
 print(f"Sec. 3 closed form:  ∂ℓ/∂σ²_B = {paper['dvar'][0]:.10f},  ∂ℓ/∂μ_B = {paper['dmean'][0]:.10f}")
 print(f"after one pass, .grad:  σ²_B {nodes.var.grad:.10f},  μ_B {nodes.mean.grad:.10f}")
+
+# %% [markdown]
+# ### Derive it yourself
+# Now write these equations yourself, in NumPy: `batchnorm_backward(dy, x, gamma, eps)` returns
+# a dict of the quantities above (`dx_hat`, `dvar`, `dmean`, `dx`, `dgamma`, `dbeta`; leave out
+# what you have not done yet). `check_backward` grades it against autodiff on cases a careless
+# derivation cannot pass by luck, and says where it first goes wrong and what is wrong there.
+# This attempt is wrong on purpose: its ∂ℓ/∂σ²_B has the exponent −1/2 where Sec. 3 has −3/2.
+# (`micrograd-bn exercise` writes a template to fill in; `micrograd-bn check FILE` grades it.)
+
+
+# %%
+def batchnorm_backward(dy, x, gamma, eps):
+    mu, var = x.mean(axis=0), x.var(axis=0)  # μ_B and σ²_B (biased: 1/m), Alg. 1 lines 1–2
+    dx_hat = dy * gamma
+    dvar = (dx_hat * (x - mu)).sum(axis=0) * -0.5 * (var + eps) ** -0.5  # wrong on purpose: −3/2
+    return {"dx_hat": dx_hat, "dvar": dvar}
+
+
+print(check_backward(batchnorm_backward))
 
 # %% [markdown]
 # ## 6. The comparison table: autodiff, the closed form, finite differences (and PyTorch)

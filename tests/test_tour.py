@@ -32,6 +32,24 @@ def text_outputs(nb: nbformat.NotebookNode) -> str:
     return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
+def html_outputs(nb: nbformat.NotebookNode) -> list[str]:
+    return [
+        o["data"]["text/html"]
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "text/html" in o.get("data", {})
+    ]
+
+
+def assert_shows_the_viewer_and_the_check(nb: nbformat.NotebookNode) -> None:
+    """The step-through viewer is inline (an iframe holding the whole page), and the wrong attempt is caught."""
+    viewers = [h for h in html_outputs(nb) if h.startswith("<iframe")]
+    assert len(viewers) == 1 and "srcdoc=" in viewers[0] and "viewer" in viewers[0]
+    out = text_outputs(nb)
+    assert "first wrong: dvar (∂ℓ/∂σ²_B)" in out and "−3/2" in out
+
+
 def assert_gradients_match_the_paper(out: str) -> None:
     """μ_B's and σ²_B's gradients, stepped through and after the pass, equal Sec. 3's closed form."""
     closed = dict(re.findall(r"∂ℓ/∂(σ²_B|μ_B) = (-?\d\.\d+)", out.split("Sec. 3 closed form:")[1].split("\n")[0]))
@@ -50,7 +68,7 @@ def test_tour_runs_and_tells_the_truth(tmp_path):
     assert "naive recursive backward: dc/da = 6.0  (a visited 4 times)" in out
     assert "reverse topological order: dc/da = 4.0" in out
     assert_gradients_match_the_paper(out)
-    assert "all witnesses agree" in out
+    assert "all witnesses agree" in out and "first wrong: dvar (∂ℓ/∂σ²_B)" in out
     pictures = sorted(p.name for p in tmp_path.glob("*.svg"))
     assert pictures == ["tour_1_after_backward.svg", "tour_1_before_backward.svg", "tour_4_batchnorm.svg"]
     assert "grad: not computed" in (tmp_path / "tour_1_before_backward.svg").read_text()
@@ -83,6 +101,7 @@ def test_committed_notebook_reads_on_its_own():
     out = text_outputs(nb)
     assert_gradients_match_the_paper(out)
     assert "all witnesses agree" in out and "picture:" not in out
+    assert_shows_the_viewer_and_the_check(nb)
     markdown = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
     for equation in (r"\frac{\partial \ell}{\partial \sigma^2_B}", r"\frac{\partial \ell}{\partial \mu_B}"):
         assert f"$$\n{equation}" in markdown or f"$${equation}" in markdown, equation  # Sec. 3 in LaTeX
@@ -95,4 +114,5 @@ def test_notebook_reruns_headless_with_graphs_inline_and_writes_nothing(tmp_path
     assert len(graphs) >= 3 and all(g.lstrip().startswith("<?xml") or "<svg" in g for g in graphs)
     assert "grad: not computed" in graphs[0] and "not computed" not in graphs[1]  # before and after backward()
     assert_gradients_match_the_paper(text_outputs(nb))
+    assert_shows_the_viewer_and_the_check(nb)
     assert list(tmp_path.iterdir()) == []  # the notebook's working directory stays empty
