@@ -241,8 +241,6 @@ def check_backward(fn: Callable[..., Mapping[str, Any]], layer: str = "batchnorm
     ∂ℓ/∂β is off by the factor 1/m on every case: Sec. 3 sums over the batch, Σ_i, where a mean divides by m
     """
     spec = LAYERS[layer]
-    if spec is LAYERNORM and not _has_layernorm():
-        raise CheckError("--layer layernorm needs micrograd_bn.LayerNorm, which this version does not have")
     all_cases = cases(layer)
     answers = [_call(fn, spec, case) for case in all_cases]
     expected = [autodiff(case, layer) for case in all_cases]
@@ -265,17 +263,10 @@ def check_backward(fn: Callable[..., Mapping[str, Any]], layer: str = "batchnorm
     return report
 
 
-def _has_layernorm() -> bool:
-    try:
-        from . import LayerNorm  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _name(fn: Callable) -> str:
     code = getattr(fn, "__code__", None)
-    where = f" from {Path(code.co_filename).name}" if code and not code.co_filename.startswith("<") else ""
+    from_file = code and getattr(fn, "__module__", "__main__") != "__main__"  # a notebook cell's file is no name
+    where = f" from {Path(code.co_filename).name}" if from_file else ""
     return f"{getattr(fn, '__name__', 'function')}{where}"
 
 
