@@ -174,6 +174,8 @@ def _check_entry(x: Any, where: str) -> None:
 class _BatchNorm(Module):
     """Shared by BatchNorm1d and BatchNorm2d; subclasses say how a batch splits into features."""
 
+    absorbs_bias = True  # x_i + b − μ_B = x_i − μ_B: a bias before BatchNorm is cancelled, β replaces it (Sec. 3.2)
+
     def __init__(
         self,
         num_features: int,

@@ -29,6 +29,7 @@ class Module:
     """
 
     training: bool = True
+    absorbs_bias: bool = False  # True where adding a constant to each input feature leaves the output alone
 
     def children(self) -> Iterator[Module]:
         for value in vars(self).values():
@@ -198,8 +199,10 @@ class MLP(Sequential):
     """A multi-layer perceptron: Linear → [norm] → activation for each hidden layer.
 
     `norm`, if given, is a layer class called with the width (e.g. `BatchNorm1d`);
-    it then stands between each hidden Linear and its activation, and the hidden
-    Linear drops its bias (Sec. 3.2). The last layer is linear.
+    it then stands between each hidden Linear and its activation. Where the norm
+    absorbs a bias (`absorbs_bias`: BatchNorm's mean subtraction cancels it and β takes
+    its role, Sec. 3.2) the hidden Linear drops its own; LayerNorm does not, so it keeps
+    it. The last layer is linear.
 
     >>> net = MLP([2, 4, 1], activation="sigmoid", seed=0)
     >>> len(net([[0.5, -1.0], [1.0, 2.0]]))
@@ -214,7 +217,8 @@ class MLP(Sequential):
         layers: list[Module] = []
         for k, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             last = k == len(sizes) - 2
-            layers.append(Linear(n_in, n_out, bias=last or norm is None, seed=seed * 1000 + k))
+            bias = last or not getattr(norm, "absorbs_bias", False)
+            layers.append(Linear(n_in, n_out, bias=bias, seed=seed * 1000 + k))
             if not last:
                 if norm is not None:
                     layers.append(norm(n_out))

@@ -13,6 +13,7 @@ from micrograd_bn import (
     SGD,
     BatchNorm1d,
     Dropout,
+    LayerNorm,
     Linear,
     Module,
     Sequential,
@@ -191,3 +192,12 @@ def test_dropout_p_one_zeroes_everything_as_torch():
 def test_dropout_bad_p(p):
     with pytest.raises(ValueError, match=r"Dropout: p is the probability .* in \[0, 1\]"):
         Dropout(p)
+
+
+def test_mlp_drops_the_hidden_bias_only_before_a_norm_that_cancels_it():
+    def hidden_biases(net):
+        return [layer.bias is not None for layer in net.layers[:-1] if isinstance(layer, Linear)]
+
+    assert hidden_biases(MLP([3, 4, 4, 1], norm=BatchNorm1d)) == [False, False]  # Sec. 3.2: β takes its role
+    assert hidden_biases(MLP([3, 4, 4, 1], norm=LayerNorm)) == [True, True]  # a per-feature bias survives LayerNorm
+    assert hidden_biases(MLP([3, 4, 4, 1])) == [True, True]
