@@ -21,7 +21,8 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from micrograd_bn.cli import _batchnorm_loss
-from micrograd_bn.trace import backward_steps, write_html
+from micrograd_bn.page import write_html
+from micrograd_bn.trace import backward_steps
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]

@@ -215,7 +215,8 @@ def numpy_forward(net: Module, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarr
     """The inference network of Alg. 2 in NumPy: output logits, and each activation's input.
 
     Each BatchNorm layer is its folded affine map y = scale·x + shift (Alg. 2, line 11) from the
-    running statistics, exactly what `net.eval()` computes with Values, only ~1000× faster.
+    running statistics: the map `net.eval()` computes with Values (to rounding: eval subtracts E[x]
+    first), only ~1000× faster.
     """
     h, activation_inputs = np.asarray(x, dtype=float), []
     for layer in net.layers:

@@ -4,7 +4,8 @@ from .batchnorm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .drawing import draw, module_nodes, render
 from .engine import Value, gc_paused, topological_order, zero_grad
 from .nn import MLP, SGD, Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Tanh, cross_entropy, mse_loss
-from .trace import StepThrough, backward_steps
+from .page import StepThrough
+from .trace import backward_steps
 
 __all__ = [
     "MLP",

@@ -107,7 +107,8 @@ def _batchnorm_loss(batch: int, features: int, seed: int):
 
 def _graph(args: argparse.Namespace) -> int:
     from .drawing import GraphTooLarge, draw, render
-    from .trace import backward_steps, write_frames, write_html
+    from .page import write_html
+    from .trace import backward_steps, write_frames
 
     fmt = _image_format(args.out, args.format)
     for option, path in (("--out", args.out), ("--html", args.html)):  # every path checked before any is written

@@ -13,6 +13,7 @@ arXiv 1502.03167, Alg. 1; Graphviz's DOT language (record shapes, clusters).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import unicodedata
@@ -238,6 +239,17 @@ def save(path: str | os.PathLike, data: bytes) -> Path:
         tmp.unlink(missing_ok=True)
         raise type(err)(f"cannot write {path}: {err.strerror or err}") from err
     return path
+
+
+def node_sizes(graphs: Iterable[graphviz.Digraph]) -> dict[str, tuple[str, str]]:
+    """{DOT node: (width, height)} in inches, the largest Graphviz lays out over the given graphs."""
+    sizes: dict[str, tuple[float, float]] = {}
+    for graph in graphs:
+        for obj in json.loads(image(graph, "json")).get("objects", []):
+            if "width" in obj:  # a node (clusters have none)
+                w, h = sizes.get(obj["name"], (0.0, 0.0))
+                sizes[obj["name"]] = (max(w, float(obj["width"])), max(h, float(obj["height"])))
+    return {name: (str(w), str(h)) for name, (w, h) in sizes.items()}
 
 
 def format_number(x: float, digits: int) -> str:

@@ -3,37 +3,25 @@ the local-derivative rules (the page in a browser: test_page.py); the `trace` su
 
 from __future__ import annotations
 
-import fnmatch
-import html as html_lib
-import json
-import math
 import random
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
-from importlib import resources
 from pathlib import Path
 
 import pytest
-import tomllib
 from hypothesis import given
 from hypothesis import strategies as st
 
 from micrograd_bn import BatchNorm1d, Value, topological_order
 from micrograd_bn.cli import main
-from micrograd_bn.drawing import NOT_COMPUTED, format_number, module_nodes, node_names
+from micrograd_bn.drawing import NOT_COMPUTED, format_number
 from micrograd_bn.trace import (
     Step,
-    StepThrough,
     backward_steps,
     format_steps,
-    forward_text,
-    local_rule,
-    page_html,
     write_frames,
-    write_html,
 )
-from micrograd_bn.trace import page_data as page_data_of
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -222,177 +210,6 @@ def test_frames_errors_leave_no_folder(tmp_path, monkeypatch):
 
 
 # ---- the HTML page's data and the local-derivative rules (the page in a browser: test_page.py)
-
-
-def embedded(html: str) -> dict:
-    return json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>', html, re.S).group(1))
-
-
-def test_html_page_is_one_self_contained_file(tmp_path):
-    loss, layer = bn_loss()
-    steps = list(backward_steps(loss))
-    html = write_html(steps, tmp_path / "page.html", groups=layer.graph_groups()).read_text()
-    assert html.count("<svg") == 1 and "<link" not in html and not re.search(r"<script[^>]* src=", html)
-    assert not re.search(r"https?://(?!www\.w3\.org/)", html)  # only XML namespaces name a URL
-    for name in ("viewer.css", "viewer.js"):  # the front end, inlined
-        assert (resources.files("micrograd_bn") / "viewer" / name).read_text().strip() in html
-    names = node_names(topological_order(loss))
-    assert [s["node"] for s in embedded(html)["steps"]] == [names[id(s.node)] for s in steps]
-    assert "Alg. 1 line 2: mini&#45;batch variance σ²_B" in html  # Graphviz writes "-" as &#45;
-
-
-def test_viewer_files_are_package_data():
-    viewer = resources.files("micrograd_bn") / "viewer"
-    shipped = sorted(p.name for p in viewer.iterdir() if not p.name.startswith("."))
-    assert shipped == ["page.html", "viewer.css", "viewer.js"]
-    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
-    globs = tomllib.loads(pyproject)["tool"]["setuptools"]["package-data"]["micrograd_bn"]
-    assert all(any(fnmatch.fnmatch(f"viewer/{name}", g) for g in globs) for name in shipped)
-
-
-def test_page_data_grad_texts_are_the_partial_sums_of_the_terms_received():
-    loss, layer = bn_loss()
-    steps = list(backward_steps(loss))
-    data = page_data_of(steps)
-    names = node_names(topological_order(loss))
-    received = {id(loss): [(0, 1.0)]}  # the seed
-    for s in steps:
-        for t in s.terms:
-            received.setdefault(id(t.input), []).append((s.number, t.contribution))
-    for s in steps:
-        node = data["nodes"][names[id(s.node)]]
-        got = received[id(s.node)]
-        n, total, texts = len(got), 0.0, [NOT_COMPUTED]
-        for k, (_, term) in enumerate(got, start=1):
-            total += term
-            texts.append(f"grad {format_number(total, 4)}" + (f" · {k} of {n} terms" if k < n else ""))
-        assert node["texts"] == texts and node["arrivals"] == [k for k, _ in got]
-        assert total == s.grad  # the terms add up to the step's gradient, bit for bit
-    assert len(received[id(layer.last[0].mean)]) == 3  # μ_B feeds x_i − μ_B for each of the 3 examples
-
-
-def test_page_data_shows_each_term_three_ways():
-    loss, layer = bn_loss()
-    steps = list(backward_steps(loss))
-    data = page_data_of(steps)
-    n = layer.last[0]
-    k = next(i for i, s in enumerate(steps) if s.node is n.x_hat[0])
-    s, row = steps[k], data["steps"][k]
-    assert row["name"] == "x̂₁" and row["forward"].startswith("x̂₁ = (x₁−μ_B) / √(σ²_B+ε) = ")
-    first = row["sends"][0]
-    assert first["chain"] == "∂ℓ/∂(x₁−μ_B) += ∂x̂₁/∂(x₁−μ_B) · ∂ℓ/∂x̂₁"
-    std = format_number(n.std.data, 4)
-    assert first["rule"] == f"∂x̂₁/∂(x₁−μ_B) = 1/√(σ²_B+ε) = 1/{std} = {format_number(1 / n.std.data, 4)}"
-    t = s.terms[0]
-    assert first["numbers"] == " × ".join(format_number(x, 4) for x in (t.local_grad, s.grad)) + (
-        f" = {format_number(t.contribution, 4)}"
-    )
-    assert [r["term"] for r in row["received"]] == [format_number(s.grad, 4)]  # from γx̂₁ only
-
-
-CATALOGUE = {  # op: a node built with it (inputs a = 1.5, b = -0.7)
-    "+": lambda a, b: a + b,
-    "+ c": lambda a, b: a + 2.0,
-    "−": lambda a, b: a - b,
-    "c −": lambda a, b: 3.0 - a,
-    "*": lambda a, b: a * b,
-    "* c": lambda a, b: a * 3.0,
-    "x·x": lambda a, b: a * a,
-    "/": lambda a, b: a / b,
-    "/ c": lambda a, b: a / 4.0,
-    "c /": lambda a, b: 2.0 / a,
-    "neg": lambda a, b: -a,
-    "**2": lambda a, b: b**2,
-    "**-0.5": lambda a, b: a**-0.5,
-    "exp": lambda a, b: b.exp(),
-    "log": lambda a, b: a.log(),
-    "sqrt": lambda a, b: a.sqrt(),
-    "tanh": lambda a, b: b.tanh(),
-    "σ": lambda a, b: b.sigmoid(),
-    "relu on": lambda a, b: a.relu(),
-    "relu off": lambda a, b: b.relu(),
-    "Σ": lambda a, b: Value.sum([a, b, 2.0]),
-    "Σw·x": lambda a, b: Value.dot([a, b], [b, -3.0]),
-    "Σw·x+b": lambda a, b: Value.dot([a, b], [b, a], bias=a),
-}
-PYTHON = {"−": "-", "·": "*", "×": "*", "²": "**2", "√": "math.sqrt", "^": "**", "exp": "math.exp", "log": "math.log"}
-
-
-@pytest.mark.parametrize("op", CATALOGUE)
-def test_each_rule_with_its_numbers_gives_the_engines_local_derivative(op):
-    a, b = Value(1.5, "a"), Value(-0.7, "b")
-    v = CATALOGUE[op](a, b)
-    v.label = "o"
-    rules = local_rule(v, digits=12)
-    assert len(rules) == len(v.inputs) and None not in rules
-    for rule, d in zip(rules, v.local_grads):
-        parts = [p.split(" (as ")[0] for p in rule.split(" = ")[1:]]  # relu: "1 (as 1.5 > 0)"
-        assert parts[-1] in (format_number(d, 12), format_number(d, 12).replace("-", "−"))
-        evaluated = 0
-        for part in parts:  # the rule with the numbers put in, and the result
-            if re.search(r"[^\W\d_]", re.sub(r"exp|log|\de-", "", part)):  # the rule written with names
-                continue
-            expr = part
-            for sym, py in PYTHON.items():
-                expr = expr.replace(sym, py)
-            value = eval(expr, {"math": math})
-            assert value == pytest.approx(d, rel=1e-9), (rule, part, d)
-            evaluated += 1
-        assert evaluated >= 1
-    assert forward_text(v, digits=12).replace("−", "-").endswith(f" = {format_number(v.data, 12)}")
-
-
-def test_a_rule_that_does_not_give_the_stored_derivative_is_not_shown():
-    a = Value(1.5, "a")
-    v = a * 2.0
-    v.op = "+"  # a renamed op: the table's rule (1) would be wrong
-    assert local_rule(v) == [None]
-    w = a**2
-    w.op = "**two"  # not an exponent the table can read
-    assert local_rule(w) == [None] and forward_text(w).endswith(" = 2.25")
-    page = page_data_of(list(backward_steps(v)))
-    assert page["steps"][0]["sends"][0]["rule"].endswith("= 2 (as the engine stored it: no rule for op '+')")
-
-
-def test_page_with_a_collapsed_module_shows_its_steps_on_the_box(tmp_path):
-    x = [Value(v, f"x{i}") for i, v in enumerate([0.5, -1.0, 2.0])]
-    h = [(xi * 2.0).tanh() for xi in x]
-    loss = Value.sum(h) * 0.5
-    loss.label = "ℓ"
-    inner = module_nodes(x, h)
-    steps = list(backward_steps(loss))
-    html = write_html(steps, tmp_path / "p.html", collapse={"layer": inner}).read_text()
-    shown = [s["node"] for s in embedded(html)["steps"]]
-    inside = {id(v) for v in inner}
-    assert [n == "box0" for n in shown] == [id(s.node) in inside for s in steps]
-    assert "<title>box0</title>" in html and "layer" in html
-    with pytest.raises(ValueError, match="max_nodes=3"):
-        write_html(steps, tmp_path / "q.html", max_nodes=3)
-    with pytest.raises(TypeError, match="leave out grad_view"):
-        write_html(steps, tmp_path / "q.html", grad_view=True)
-    with pytest.raises(ValueError, match="digits must be a positive int"):
-        write_html(steps, tmp_path / "q.html", digits=0)
-    assert not (tmp_path / "q.html").exists()
-
-
-def test_html_escapes_script_closing_in_labels(tmp_path):
-    x = Value(1.0, "</script><b>")
-    html = write_html(list(backward_steps(x * 2.0)), tmp_path / "p.html").read_text()
-    assert "</script><b>" not in html
-    assert embedded(html)["steps"][1]["name"] == "</script><b>"
-
-
-def test_step_through_shows_the_page_in_a_frame_and_leaves_grads_alone():
-    loss, layer = bn_loss()
-    order = topological_order(loss)
-    for v in order:
-        v.grad = 0.25
-    view = StepThrough(loss, groups=layer.graph_groups())
-    assert all(v.grad == 0.25 for v in order)
-    frame = view._repr_html_()
-    assert frame.startswith("<iframe srcdoc=") and frame.endswith("</iframe>")
-    srcdoc = html_lib.unescape(re.search(r'srcdoc="([^"]*)"', frame).group(1))
-    assert srcdoc == page_html(list(backward_steps(loss)), groups=layer.graph_groups())
 
 
 # ---- the `trace` subcommand

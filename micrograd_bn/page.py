@@ -1,0 +1,202 @@
+"""The step-through page: the graph, the list of steps and the current one in detail, in one HTML file.
+
+`write_html(steps, path)` writes it; `StepThrough(root)` shows it inline in Jupyter. Every
+text the page shows is made here (`page_data`): each node's gradient as its terms arrive
+("grad 1.537 · 2 of 4 terms"), and each chain-rule term three ways: symbolic, the op's
+local-derivative rule with the numbers put in (`rules.local_rule`), and the product. The
+front end (HTML, CSS, JS in `micrograd_bn/viewer/`) only displays it.
+
+References: Ioffe & Szegedy, arXiv 1502.03167, Sec. 3 (BatchNorm's backward is these
+chain-rule terms, summed); tinygrad's VIZ (list, graph and detail panes).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+
+from .drawing import NOT_COMPUTED, draw, format_number, image, node_names, node_sizes, save
+from .engine import Value, topological_order
+from .rules import forward_text, local_rule, operand
+from .trace import Step, backward_steps, step_names
+
+
+def write_html(steps: Sequence[Step], path: str | os.PathLike, *, digits: int = 4, **draw_options) -> Path:
+    """A self-contained page stepping through `steps`: the graph, the list of steps, the current one in detail.
+
+    One HTML file with everything inlined (the viewer's HTML, CSS and JS from
+    `micrograd_bn/viewer/`, the Graphviz SVG, the steps as JSON): it opens from disk and
+    asks the network for nothing. It opens at `#step=K` if given. `draw_options` (groups,
+    collapse, max_nodes) are passed to `draw`.
+
+    >>> import tempfile
+    >>> x = Value(2.0, "x")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     page = write_html(list(backward_steps(x * x)), Path(tmp) / "page.html").read_text()
+    >>> page.count("<svg"), "http" in page.replace("http://www.w3.org/", "")
+    (1, False)
+    """
+    return save(path, page_html(steps, digits=digits, **draw_options).encode())
+
+
+class StepThrough:
+    """The step-through page inline in Jupyter: `StepThrough(loss)` as a cell's last line.
+
+    Runs one backward pass with `backward_steps` and puts every `.grad` back as it was.
+    The page sits in an `<iframe srcdoc>`, so several viewers in one notebook keep
+    their own scripts and keys; stepping needs no kernel. `draw_options` (groups,
+    collapse, max_nodes) are passed to `draw`; `height` is the frame's, in CSS px.
+
+    >>> x = Value(2.0, "x"); y = x * x
+    >>> view = StepThrough(y)
+    >>> len(view.steps), x.grad, view._repr_html_().startswith("<iframe")
+    (2, 0.0, True)
+    """
+
+    def __init__(self, root: Value, *, digits: int = 4, height: int = 720, **draw_options) -> None:
+        order = topological_order(root) if isinstance(root, Value) else []
+        before = [v.grad for v in order]
+        try:
+            self.steps = list(backward_steps(root))
+        finally:
+            for v, g in zip(order, before):
+                v.grad = g
+        self.height = height
+        self.html = page_html(self.steps, digits=digits, **draw_options)
+
+    def _repr_html_(self) -> str:
+        return (
+            f'<iframe srcdoc="{html.escape(self.html)}" sandbox="allow-scripts" '
+            f'style="width: 100%; height: {self.height}px; border: 1px solid #ccc"></iframe>'
+        )
+
+
+def page_html(steps: Sequence[Step], *, digits: int = 4, **draw_options) -> str:
+    """The step-through page as one HTML string: what `write_html` writes and `StepThrough` shows.
+
+    The graph is laid out once with every node sized for the longest grad text it will
+    show, so nothing moves while the gradients fill in: the viewer changes texts and classes.
+    """
+    steps = list(steps)
+    if not steps:
+        raise ValueError("the page needs at least one step: pass list(backward_steps(root))")
+    mine = sorted({"grads", "grad_view", "highlight"} & draw_options.keys())
+    if mine:
+        raise TypeError(f"the page shows the gradients step by step itself: leave out {', '.join(mine)}")
+    root = steps[0].node
+    graph = draw(root, grads={}, digits=digits, **draw_options)  # every grad "not computed" until a term arrives
+    data = page_data(steps, digits=digits, collapse=draw_options.get("collapse"))
+    widest = graph.copy()  # each node showing its longest grad text, to size it
+    longest = {name: max(node["texts"], key=len) for name, node in data["nodes"].items()}
+    widest.body = [_GRAD_FIELD.sub(lambda m: m[1] + longest.get(m[2], NOT_COMPUTED), line) for line in graph.body]
+    for name, (width, height) in node_sizes([graph, widest]).items():  # a repeated node statement adds attributes
+        graph.node(name, width=width, height=height)
+    svg = image(graph, "svg").decode()
+    parts = {
+        "TITLE": html.escape(f"backward pass of {data['root']}"),
+        "CSS": _viewer_file("viewer.css"),
+        "JS": _viewer_file("viewer.js"),
+        "SVG": svg[svg.index("<svg") :],
+        "DATA": json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),  # no "</script>" inside
+    }
+    return re.sub("__(TITLE|CSS|JS|SVG|DATA)__", lambda m: parts[m[1]], _viewer_file("page.html"))
+
+
+def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | None = None) -> dict:
+    """Every text the page shows, made here: per node its grad texts, per step its node and terms.
+
+    - `nodes[dot]`: `texts[k]`, the node's grad text once k of its n terms have arrived
+      ("grad: not computed", "grad 2 · 1 of 2 terms", …, "grad 4"), and `arrivals`,
+      the step at which each term arrives (0 for the root's seed ∂ℓ/∂ℓ = 1).
+    - `steps[i]`: `node` (its DOT name in `draw`, or its box's when collapsed), `name`,
+      `op`, `grad`, `forward`; `received`: the terms that made its gradient (from which
+      step and node, the running sum); `sends`: each term it sends, three ways: `chain`
+      (symbolic), `rule` (the op's local derivative, then with the numbers put in) and
+      `numbers` (local derivative × gradient = term), and `got` ("k of n terms").
+
+    >>> x = Value(2.0, "x"); y = x * x; y.label = "y"
+    >>> d = page_data(list(backward_steps(y)))
+    >>> d["nodes"]["v0"]["texts"]
+    ['grad: not computed', 'grad 2 · 1 of 2 terms', 'grad 4']
+    >>> [d["steps"][0]["sends"][0][k] for k in ("chain", "rule", "numbers")]
+    ['∂y/∂x += ∂y/∂x · ∂y/∂y', '∂y/∂x = x = 2', '2 × 1 = 2']
+    """
+    steps = list(steps)
+    name, order = step_names(steps), [s.node for s in reversed(steps)]
+    dot = node_names(order)
+    shown_as = {**dot, **_box_names(order, collapse)}  # a collapsed node is shown by its box
+    f = lambda x: format_number(x, digits)  # noqa: E731
+    r = name(order[-1])
+    arrivals: dict[int, list[tuple[int, str, float]]] = {id(order[-1]): [(0, f"the seed ∂{r}/∂{r}", 1.0)]}
+    position: dict[tuple[int, int], int] = {}  # (step, j): where term j of that step falls in its input's arrivals
+    for s in steps:
+        for j, t in enumerate(s.terms):
+            got = arrivals.setdefault(id(t.input), [])
+            position[s.number, j] = len(got)
+            got.append((s.number, f"{name(s.node)} (step {s.number})", t.contribution))
+    sums: dict[int, list[float]] = {}  # running sums, added in the order backward() adds them
+    for i, got in arrivals.items():
+        total, sums[i] = 0.0, []
+        for _, _, term in got:
+            total += term
+            sums[i].append(total)
+    nodes: dict[str, dict] = {}
+    for v in order:
+        n = len(sums.get(id(v), []))
+        texts = [NOT_COMPUTED] + [f"grad {f(g)} · {_k_of_n(k, n)}" for k, g in enumerate(sums.get(id(v), []), 1)]
+        texts[n] = f"grad {f(sums[id(v)][-1])}" if n else NOT_COMPUTED
+        nodes[dot[id(v)]] = {"texts": texts, "arrivals": [k for k, _, _ in arrivals.get(id(v), [])]}
+    rows = []
+    for s in steps:
+        v, received = s.node, zip(arrivals.get(id(s.node), []), sums.get(id(s.node), []))
+        rules = local_rule(v, name, digits)
+        sends = []
+        for j, (t, rule) in enumerate(zip(s.terms, rules)):
+            u, to = name(t.input), operand(name(t.input))
+            head = f"∂{operand(name(v))}/∂{to}"
+            sends.append(
+                {
+                    "to": shown_as[id(t.input)],
+                    "name": u,
+                    "chain": f"∂{r}/∂{to} += {head} · ∂{r}/∂{operand(name(v))}",
+                    "rule": rule or f"{head} = {f(t.local_grad)} (as the engine stored it: no rule for op {v.op!r})",
+                    "numbers": f"{f(t.local_grad)} × {f(s.grad)} = {f(t.contribution)}",
+                    "got": _k_of_n(position[s.number, j] + 1, len(arrivals[id(t.input)])),
+                }
+            )
+        rows.append(
+            {
+                "node": shown_as[id(v)],
+                "name": name(v),
+                "op": v.op,
+                "grad": f(s.grad),
+                "forward": forward_text(v, name, digits),
+                "received": [{"from": who, "term": f(term), "sum": f(total)} for (_, who, term), total in received],
+                "sends": sends,
+            }
+        )
+    return {"root": r, "nodes": nodes, "steps": rows}
+
+
+_GRAD_FIELD = re.compile(r"^(\t+(v\d+) \[label=\".*\|)" + re.escape(NOT_COMPUTED))  # a record's grad field in DOT
+
+
+def _k_of_n(k: int, n: int) -> str:
+    return f"{k} of {n} term{'s' if n > 1 else ''}"
+
+
+def _box_names(order: list[Value], collapse: Mapping | None) -> dict[int, str]:
+    """{id: DOT name of its box} for collapsed Values, named as `draw` names them (box0, box1, … in order)."""
+    owner = {id(v): name for name, values in (collapse or {}).items() for v in values}
+    boxes = list(dict.fromkeys(owner[id(v)] for v in order if id(v) in owner))
+    return {id(v): f"box{boxes.index(owner[id(v)])}" for v in order if id(v) in owner}
+
+
+def _viewer_file(name: str) -> str:
+    """A file of the viewer's front end (package data in micrograd_bn/viewer/)."""
+    return resources.files("micrograd_bn").joinpath("viewer", name).read_text(encoding="utf-8")

@@ -1,0 +1,291 @@
+"""The step-through page in a real browser: Debian's Chromium driven by playwright-python.
+
+Playwright's pip package brings no browser (`playwright install` is neither needed nor
+possible here): it launches /usr/bin/chromium, which `bash tasks.sh test` installs.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from micrograd_bn import BatchNorm1d, StepThrough, Value, topological_order
+from micrograd_bn.drawing import NOT_COMPUTED, format_number, node_names
+from micrograd_bn.page import write_html
+from micrograd_bn.trace import backward_steps
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - the test extra installs it
+    sync_playwright = None
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+FLAGS += ["--no-first-run", "--disable-sync", "--disable-quic"]
+pytestmark = [
+    pytest.mark.skipif(sync_playwright is None, reason="playwright missing: pip install -e '.[test]'"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: apt-get install chromium"),
+]
+
+
+def bn_loss(batch: int, features: int, seed: int = 0) -> tuple[Value, BatchNorm1d]:
+    rng = random.Random(seed)
+    layer = BatchNorm1d(features)
+    y = layer([[Value(rng.gauss(0, 1), f"x{i}{k}") for k in range(features)] for i in range(batch)])
+    loss = Value.dot([v for row in y for v in row], [rng.gauss(0, 1) for _ in range(batch * features)])
+    loss.label = "ℓ"
+    return loss, layer
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+class Watched:
+    """A page at 1400×900 whose requests outside file:// are refused and listed, with its console errors."""
+
+    def __init__(self, browser) -> None:
+        self.context = browser.new_context(viewport={"width": 1400, "height": 900})
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _route(self, route) -> None:
+        if route.request.url.startswith(("file:", "about:", "data:")):
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+
+@pytest.fixture
+def watched(browser):
+    w = Watched(browser)
+    yield w
+    w.context.close()
+    assert w.outside == [], "the page asked the network"
+    assert w.errors == [], "the console has errors"
+
+
+@pytest.fixture(scope="module")
+def bn_page(tmp_path_factory):
+    """BatchNorm with batch 4 and 3 features (97 steps), drawn with Alg. 1's clusters."""
+    loss, layer = bn_loss(4, 3)
+    steps = list(backward_steps(loss))
+    path = write_html(steps, tmp_path_factory.mktemp("page") / "page.html", groups=layer.graph_groups())
+    names = node_names(topological_order(loss))
+    return path, steps, names
+
+
+def step_shown(page) -> int:
+    return int(page.text_content("#step"))
+
+
+def current_node(page) -> str:
+    return page.eval_on_selector_all("#graph g.node.current", "gs => gs.map(g => g.dataset.node)")
+
+
+def grad_texts(page) -> dict[str, str]:
+    """{DOT node: the grad text on the graph} for every record."""
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('#graph g.node')].flatMap(g => {
+             const t = [...g.querySelectorAll('text')].find(t => t.textContent.startsWith('grad'));
+             return t ? [[g.dataset.node, t.textContent]] : [];
+           }))"""
+    )
+
+
+def expected_grad_texts(steps, names, upto: int) -> dict[str, str]:
+    """What every record should read after `upto` steps, from backward_steps() alone."""
+    terms = {id(steps[0].node): [1.0]}  # the seed ∂ℓ/∂ℓ = 1
+    uses = {id(steps[0].node): 1}
+    for s in steps:
+        for t in s.terms:
+            uses[id(t.input)] = uses.get(id(t.input), 0) + 1
+            if s.number <= upto:
+                terms.setdefault(id(t.input), []).append(t.contribution)
+    out = {}
+    for s in steps:
+        got, n = terms.get(id(s.node), []), uses[id(s.node)]
+        total = 0.0
+        for term in got:
+            total += term
+        text = f"grad {format_number(total, 4)}"
+        out[names[id(s.node)]] = (
+            NOT_COMPUTED if not got else text if len(got) == n else f"{text} · {len(got)} of {n} terms"
+        )
+    return out
+
+
+def inside(page, selector: str, container: str) -> bool:
+    """Whether the element's box lies inside the container's, on screen."""
+    a, b = page.locator(selector).bounding_box(), page.locator(container).bounding_box()
+    return (
+        b["x"] <= a["x"]
+        and a["x"] + a["width"] <= b["x"] + b["width"] + 0.5
+        and (b["y"] <= a["y"] and a["y"] + a["height"] <= b["y"] + b["height"] + 0.5)
+    )
+
+
+def test_keys_and_clicks_step_through(bn_page, watched):
+    path, steps, names = bn_page
+    page = watched.page
+    page.goto(path.as_uri())
+    assert step_shown(page) == 0 and page.is_disabled("#prev") and current_node(page) == []
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert step_shown(page) == 3 and current_node(page) == [names[id(steps[2].node)]]
+    page.click("#prev")
+    assert step_shown(page) == 2 and current_node(page) == [names[id(steps[1].node)]]
+    page.click("#next")
+    page.click("#next")
+    assert step_shown(page) == 4
+    page.click('#steps li[data-step="40"]')
+    assert step_shown(page) == 40 and current_node(page) == [names[id(steps[39].node)]]
+    assert page.get_attribute('#steps li[data-step="40"]', "class").split() == ["current"]
+    page.keyboard.press("ArrowLeft")
+    assert step_shown(page) == 39 and page.text_content("#steps li.current .num") == "39"
+    page.keyboard.press("End")
+    assert inside(page, "#steps li.current", "#steps")  # the list keeps the current step in view
+
+
+@pytest.mark.parametrize("k", [1, 45, 97])
+def test_graph_and_detail_show_backward_steps_numbers(bn_page, watched, k):
+    path, steps, names = bn_page
+    page = watched.page
+    page.goto(f"{path.as_uri()}#step={k}")
+    assert step_shown(page) == k
+    assert grad_texts(page) == expected_grad_texts(steps, names, k)
+    s = steps[k - 1]
+    f = lambda x: format_number(x, 4)  # noqa: E731
+    shown = page.eval_on_selector_all(
+        ".term", "ts => ts.map(t => [...t.querySelectorAll('.math')].map(m => m.lastChild.textContent))"
+    )
+    assert [numbers for _, _, numbers in shown] == [
+        f"{f(t.local_grad)} × {f(s.grad)} = {f(t.contribution)}" for t in s.terms
+    ]
+    assert all(chain.startswith("∂ℓ/∂") and " += " in chain for chain, _, _ in shown)
+    sums = page.eval_on_selector_all("table.received tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    assert sums[-1][-1] == f(s.grad)  # the total row: the step's gradient
+    assert len(sums) == 2 + sum(t.input is s.node for u in steps[: k - 1] for t in u.terms) + (k == 1)
+
+
+@pytest.mark.parametrize("k", [2, 48, 96])
+def test_the_current_node_is_in_view_and_readable(bn_page, watched, k):
+    path, _, _ = bn_page
+    page = watched.page
+    page.goto(f"{path.as_uri()}#step={k - 1}")
+    page.keyboard.press("ArrowRight")  # the view follows the step
+    assert step_shown(page) == k
+    assert inside(page, "#graph g.node.current", "#graph")
+    heights = page.eval_on_selector_all(
+        "#graph g.node.current text", "ts => ts.map(t => t.getBoundingClientRect().height)"
+    )
+    assert heights and min(heights) >= 11
+
+
+def test_zoom_pan_and_fit_change_the_view(bn_page, watched):
+    path, _, _ = bn_page
+    page = watched.page
+    page.goto(f"{path.as_uri()}#step=10")
+    width = lambda: page.locator("#graph g.node.current").bounding_box()["width"]  # noqa: E731
+    before = width()
+    page.click("#zoom-in")
+    assert width() == pytest.approx(before * 1.25, rel=0.02)
+    page.keyboard.press("-")
+    page.keyboard.press("-")
+    assert width() == pytest.approx(before / 1.25, rel=0.02)
+    page.mouse.move(700, 450)
+    page.mouse.wheel(0, -300)
+    assert width() > before / 1.25 * 1.2 and not page.is_checked("#follow")  # the wheel zooms where you point
+    x = page.locator("#graph g.node.current").bounding_box()["x"]
+    page.mouse.move(700, 450)
+    page.mouse.down()
+    page.mouse.move(600, 450, steps=4)
+    page.mouse.up()
+    assert page.locator("#graph g.node.current").bounding_box()["x"] == pytest.approx(x - 100, abs=2)
+    page.click("#fit")
+    pane = page.locator("#graph").bounding_box()
+    whole = page.locator("#graph svg g.graph").bounding_box()
+    assert whole["width"] <= pane["width"] + 1 and whole["height"] <= pane["height"] + 1
+    assert whole["width"] >= pane["width"] - 1 or whole["height"] >= pane["height"] - 1  # as large as fits
+    page.check("#follow")  # following again: readable and centred
+    node = page.locator("#graph g.node.current").bounding_box()
+    assert node["x"] + node["width"] / 2 == pytest.approx(pane["x"] + pane["width"] / 2, abs=2)
+
+
+def test_home_end_and_the_hash(bn_page, watched):
+    path, steps, names = bn_page
+    page = watched.page
+    page.goto(f"{path.as_uri()}#step=5")
+    assert step_shown(page) == 5
+    pane = page.locator("#graph").bounding_box()
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("location.hash") == "#step=6"
+    page.keyboard.press("End")
+    assert step_shown(page) == len(steps) and page.is_disabled("#next") and page.is_disabled("#end")
+    assert page.evaluate("location.hash") == f"#step={len(steps)}"
+    assert NOT_COMPUTED not in grad_texts(page).values()
+    assert page.locator("#graph").bounding_box() == pane  # the texts grew, the graph pane did not move
+    page.reload()
+    assert step_shown(page) == len(steps)  # the hash keeps the step
+    page.click("#home")
+    assert step_shown(page) == 0 and page.evaluate("location.hash") == "#step=0"
+    texts = grad_texts(page)
+    assert texts.pop(names[id(steps[0].node)]) == "grad 1"  # the seed
+    assert set(texts.values()) == {NOT_COMPUTED}
+    page.keyboard.press("End")
+    page.keyboard.press("Home")
+    assert step_shown(page) == 0
+
+
+def test_autoplay_steps_on_its_own_and_pauses(bn_page, watched):
+    path, _, _ = bn_page
+    page = watched.page
+    page.goto(path.as_uri())
+    page.select_option("#speed", "20")
+    page.click("#play")
+    page.wait_for_function("Number(document.getElementById('step').textContent) >= 3")
+    page.keyboard.press(" ")
+    paused = step_shown(page)
+    page.wait_for_timeout(200)
+    assert step_shown(page) == paused and page.text_content("#play").endswith("play")
+
+
+def test_the_watch_sees_network_requests_and_console_errors(browser, tmp_path):
+    w = Watched(browser)
+    bad = tmp_path / "bad.html"
+    bad.write_text('<img src="http://example.invalid/a.png"><script>console.error("boom")</script>')
+    w.page.goto(bad.as_uri())
+    w.page.wait_for_timeout(100)
+    w.context.close()
+    assert w.outside == ["http://example.invalid/a.png"] and "boom" in w.errors
+
+
+def test_step_through_in_a_notebook_steps_without_a_kernel(watched, tmp_path):
+    loss, layer = bn_loss(3, 1)
+    x = Value(2.0, "x")
+    notebook = tmp_path / "notebook.html"  # two outputs in one page, as Jupyter shows them
+    cells = [StepThrough(loss, groups=layer.graph_groups(), height=600), StepThrough(x * x, height=400)]
+    notebook.write_text("<!DOCTYPE html><meta charset='utf-8'>" + "".join(c._repr_html_() for c in cells))
+    page = watched.page
+    page.goto(notebook.as_uri())
+    first, second = page.frame_locator("iframe").nth(0), page.frame_locator("iframe").nth(1)
+    first.locator("#next").click()
+    first.locator("#next").click()
+    first.locator("#graph").press("ArrowRight")
+    assert first.locator("#step").text_content() == "3"
+    assert first.locator("#count").text_content() == str(len(cells[0].steps))
+    assert second.locator("#step").text_content() == "0"  # its own script, its own step
+    second.locator("#end").click()
+    assert second.locator("#step").text_content() == "2" and first.locator("#step").text_content() == "3"
+    assert second.locator("#graph g.node.current").count() == 1
