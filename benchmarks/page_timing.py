@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--screenshot", help="instead: save a 1400×900 screenshot of the page at step --at")
     parser.add_argument("--at", type=int, default=60, help="the step the screenshot shows")
     args = parser.parse_args()
-    loss, layer = _batchnorm_loss(args.batch, args.features, 0)
+    loss, layer, _, _ = _batchnorm_loss(args.batch, args.features, 0)
     steps = list(backward_steps(loss))
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         path = write_html(steps, Path(tmp) / "page.html", groups=layer.graph_groups())
