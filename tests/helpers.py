@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
+
+from micrograd_bn import BatchNorm1d, Value
 
 # float64 tolerances (see README, "How the gradients are checked").
 RTOL_EXACT = 1e-10  # autodiff vs the paper's closed form, relative
@@ -29,3 +33,13 @@ def central_difference(f, x: float, h: float = 1e-6) -> float:
 def torch_or_skip():
     """Import torch, or skip the calling test with a reason (torch is an optional oracle)."""
     return pytest.importorskip("torch", reason="PyTorch not installed: its cross-check is optional")
+
+
+def bn_loss(batch: int = 3, seed: int = 0) -> tuple[Value, BatchNorm1d]:
+    """BatchNorm1d(1) on a random batch x₀ … and ℓ = Σ_i y_i·dy_i with a random dy (labelled "ℓ")."""
+    rng = random.Random(seed)
+    layer = BatchNorm1d(1)
+    y = layer([[Value(rng.gauss(0, 1), f"x{i}")] for i in range(batch)])
+    loss = Value.dot([row[0] for row in y], [rng.gauss(0, 1) for _ in range(batch)])
+    loss.label = "ℓ"
+    return loss, layer

@@ -8,28 +8,19 @@ from __future__ import annotations
 import fnmatch
 import html as html_lib
 import json
-import random
 import re
 from importlib import resources
 from pathlib import Path
 
 import pytest
 import tomllib
+from helpers import bn_loss
 
-from micrograd_bn import BatchNorm1d, StepThrough, Value, topological_order
+from micrograd_bn import StepThrough, Value, topological_order
 from micrograd_bn.drawing import NOT_COMPUTED, format_number, module_nodes, node_names
 from micrograd_bn.page import page_data as page_data_of
 from micrograd_bn.page import page_html, write_html
 from micrograd_bn.trace import backward_steps
-
-
-def bn_loss(batch: int = 3, seed: int = 0) -> tuple[Value, BatchNorm1d]:
-    rng = random.Random(seed)
-    layer = BatchNorm1d(1)
-    y = layer([[Value(rng.gauss(0, 1), f"x{i}")] for i in range(batch)])
-    loss = Value.dot([row[0] for row in y], [rng.gauss(0, 1) for _ in range(batch)])
-    loss.label = "ℓ"
-    return loss, layer
 
 
 def embedded(html: str) -> dict:

@@ -3,17 +3,17 @@ the local-derivative rules (the page in a browser: test_page.py); the `trace` su
 
 from __future__ import annotations
 
-import random
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from helpers import bn_loss
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_bn import BatchNorm1d, Value, topological_order
+from micrograd_bn import Value, topological_order
 from micrograd_bn.cli import main
 from micrograd_bn.drawing import NOT_COMPUTED, format_number
 from micrograd_bn.trace import (
@@ -52,15 +52,6 @@ def graphs(draw) -> Value:
     for v in topological_order(root):  # earlier passes: gradients already held, to be added to
         v.grad = draw(st.sampled_from([0.0, -0.0, 1.0, draw(st.floats(-3, 3))]))
     return root
-
-
-def bn_loss(batch: int = 3, seed: int = 0) -> tuple[Value, BatchNorm1d]:
-    rng = random.Random(seed)
-    layer = BatchNorm1d(1)
-    y = layer([[Value(rng.gauss(0, 1), f"x{i}")] for i in range(batch)])
-    loss = Value.dot([row[0] for row in y], [rng.gauss(0, 1) for _ in range(batch)])
-    loss.label = "ℓ"
-    return loss, layer
 
 
 # ---- the stepper
