@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from helpers import RTOL_FD, assert_close, central_difference, torch_or_skip
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_bn import Value, topological_order, zero_grad
+from micrograd_bn import Value, draw, topological_order, zero_grad
 
 
 def _sigmoid(x: float) -> float:
@@ -326,8 +331,51 @@ def test_gradient_overflow_is_reported():
         z.backward()
 
 
-def test_repr_shows_label_data_and_grad():
-    assert repr(Value(2.0, label="μ_B")) == "Value(μ_B, data=2, grad=0)"
+def test_repr_says_grad_not_computed_until_backward_as_drawings_do():
+    x = Value(2.0, label="μ_B")
+    y = x * 3.0
+    assert repr(x) == "Value(μ_B, data=2, grad not computed)"
+    assert "grad: not computed" in draw(y).source  # the drawing says the same
+    y.backward()
+    assert (repr(x), repr(y)) == ("Value(μ_B, data=2, grad=3)", "Value(data=6, grad=1)")
+    zero_grad(y)
+    assert repr(x) == "Value(μ_B, data=2, grad not computed)" and "grad: not computed" in draw(y).source
+
+
+def test_a_value_has_no_truth_value():
+    with pytest.raises(TypeError, match=r"compare its number.*v\.data"):
+        bool(Value(0.0))
+    with pytest.raises(TypeError, match="truth value"):
+        if Value(1.0):  # `if v:` would silently be True for every Value otherwise
+            pass
+
+
+def test_copy_and_pickle_keep_data_grad_and_graph():
+    x = Value(1.5, "x")
+    y = (x * x).tanh() + Value.sum([x, 2.0])
+    y.backward()
+    for twin in (copy.copy(y), copy.deepcopy(y), pickle.loads(pickle.dumps(y))):
+        assert type(twin) is Value and twin is not y
+        assert (twin.data, twin.grad, twin.op, twin.label, repr(twin)) == (y.data, y.grad, y.op, y.label, repr(y))
+        assert [v.data for v in topological_order(twin)] == [v.data for v in topological_order(y)]
+        assert [v.local_grads for v in topological_order(twin)] == [v.local_grads for v in topological_order(y)]
+    shallow = copy.copy(y)
+    assert shallow.inputs == y.inputs  # the same input nodes
+    twin = pickle.loads(pickle.dumps(y))
+    zero_grad(twin)
+    twin.backward()
+    assert twin.inputs[0].inputs[0].inputs[0].grad == x.grad  # the copy backpropagates alike
+    with pytest.raises(AttributeError):
+        x.colour = "red"  # a Value has a fixed set of attributes, under both engines
+
+
+def test_engine_source_is_fully_typed():
+    """`mypy --strict` on engine.py: mypyc compiles exactly this file, so its types must hold."""
+    pytest.importorskip("mypy", reason="mypy (the test extra) is not installed")
+    engine = Path(__file__).resolve().parent.parent / "micrograd_bn" / "engine.py"
+    args = [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", "--no-incremental", str(engine)]
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_gc_paused_restores_the_collector_even_on_error():
