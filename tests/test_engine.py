@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import pickle
 import subprocess
 import sys
@@ -399,3 +400,51 @@ def test_gc_paused_restores_the_collector_even_on_error():
     with pytest.raises(FloatingPointError):
         (x * x).backward()  # backward pauses the collector inside, and restores it when it raises
     assert gc.isenabled()
+
+
+# ---- which engine runs: MICROGRAD_BN_ENGINE=python (default) | compiled | auto
+
+
+def _import_in_subprocess(engine: str, before: str = "") -> subprocess.CompletedProcess[str]:
+    code = f"{before}\nimport micrograd_bn\nprint(micrograd_bn.ENGINE, micrograd_bn.Value.__module__)"
+    env = {**os.environ, "MICROGRAD_BN_ENGINE": engine}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+
+
+def test_engine_is_the_one_asked_for():
+    import micrograd_bn
+
+    asked = os.environ.get("MICROGRAD_BN_ENGINE", "python")
+    assert micrograd_bn.ENGINE == asked or (asked == "auto" and micrograd_bn.ENGINE in ("python", "compiled"))
+    module = {"python": "micrograd_bn.engine", "compiled": "micrograd_bn._engine_compiled"}[micrograd_bn.ENGINE]
+    assert Value.__module__ == module and sys.modules["micrograd_bn.engine"].Value is Value
+    from micrograd_bn import batchnorm, nn
+
+    assert nn.Value is Value and batchnorm.Value is Value  # every module got the same engine
+
+
+NOT_BUILT = "import sys; sys.modules['micrograd_bn._engine_compiled'] = None  # as where it was never built"
+
+
+def test_compiled_where_not_built_is_a_clear_import_error_and_auto_falls_back():
+    run = _import_in_subprocess("compiled", before=NOT_BUILT)
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: MICROGRAD_BN_ENGINE=compiled") and "pip install -e ." in last
+    run = _import_in_subprocess("auto", before=NOT_BUILT)
+    assert run.returncode == 0 and run.stdout.split() == ["python", "micrograd_bn.engine"]
+    run = _import_in_subprocess("python")
+    assert run.stdout.split() == ["python", "micrograd_bn.engine"]
+    run = _import_in_subprocess("fast")
+    assert run.returncode != 0 and "must be python, compiled or auto, not 'fast'" in run.stderr
+
+
+def test_a_compiled_engine_older_than_engine_py_is_refused(monkeypatch):
+    compiled = pytest.importorskip("micrograd_bn._engine_compiled", reason="the compiled engine is not built")
+    import micrograd_bn
+
+    assert _import_in_subprocess("auto").stdout.split() == ["compiled", "micrograd_bn._engine_compiled"]
+    assert micrograd_bn._compiled_engine() is compiled
+    monkeypatch.setattr(compiled, "SOURCE_SHA256", "the hash of an older engine.py")
+    with pytest.raises(ImportError, match=r"built from an older engine\.py"):
+        micrograd_bn._compiled_engine()
