@@ -47,11 +47,11 @@ def compiled_engine() -> list:
 class BuildExt(build_ext):
     """build_ext that says, in one line, when the compiled engine could not be built."""
 
-    def build_extension(self, ext) -> None:  # noqa: ANN001 - setuptools' Extension
+    def build_extension(self, ext) -> None:
         try:
             super().build_extension(ext)
-        except Exception as error:
-            say(NOT_BUILT.format(f"compiling it failed: {error}; install gcc and the Python headers"))
+        except Exception:
+            say(NOT_BUILT.format(f"{ext.name} failed to compile: install gcc and the Python headers"))
             raise
         else:
             say(f"micrograd_bn: built the compiled engine ({ext.name})")

@@ -11,12 +11,15 @@ The engine is chosen once, at import, by the environment variable MICROGRAD_BN_E
 import hashlib as _hashlib
 import os as _os
 import sys as _sys
+from importlib.util import find_spec as _find_spec
 from pathlib import Path as _Path
 from types import ModuleType as _ModuleType
 
 
 def _compiled_engine() -> _ModuleType:
     """The compiled engine, or ImportError saying why not (not built, or built from another engine.py)."""
+    if _find_spec(__name__ + "._engine_compiled") is None:
+        raise ImportError("it is not built")
     from . import _engine_compiled
 
     source = (_Path(__file__).parent / "engine.py").read_bytes()
