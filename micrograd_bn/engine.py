@@ -1,13 +1,11 @@
-"""A scalar value with reverse-mode automatic differentiation.
+"""A scalar value with reverse-mode automatic differentiation, named after A. Karpathy's micrograd (2020).
 
 Each operation makes one `Value` and stores, right beside its result, the local derivative
 ∂out/∂input for each of its inputs. `backward()` then visits the graph from the output back
 to the leaves and applies one chain rule, the same for every operation:
     input.grad += local_derivative * out.grad
-Names follow micrograd. This file runs as it is (the default); `pip install` also compiles
-it, unchanged, with mypyc (MICROGRAD_BN_ENGINE=compiled: see `micrograd_bn/__init__.py`).
-
-References: A. Karpathy, micrograd (2020); Ioffe & Szegedy, arXiv 1502.03167 (2015).
+This file runs as it is (the default); `pip install` also compiles it, unchanged, with mypyc
+(MICROGRAD_BN_ENGINE=compiled: see `micrograd_bn/__init__.py`).
 """
 
 from __future__ import annotations
@@ -22,10 +20,9 @@ from numbers import Real
 class Value:
     """One float (`data`), its gradient (`grad`), and how it was computed.
 
-    `inputs` are the Values it was computed from, in order (`x * x` has two), and
-    `local_grads[k]` is ∂self/∂inputs[k], fixed at forward time. `op` names the operation;
-    `label` is free text for people (e.g. the paper's symbol "μ_B"). A leaf must be a finite
-    real number; `backward()` refuses a graph where IEEE arithmetic made inf or NaN.
+    `inputs` are the Values it was computed from, in order (`x * x` has two), and `local_grads[k]`
+    is ∂self/∂inputs[k], fixed at forward time. `op` names the operation; `label` is free text for
+    people (e.g. the paper's "μ_B"). A leaf is a finite number; backward() refuses inf and NaN.
 
     >>> a = Value(2.0); b = a * a + 1; b.backward()
     >>> b.data, a.grad
@@ -232,10 +229,9 @@ class Value:
 
     # ---- reverse mode
     def backward(self) -> None:
-        """Add ∂self/∂node to `node.grad` for every node this Value depends on.
-
-        Calling it twice adds exactly twice (gradients accumulate, as in PyTorch; `zero_grad` resets).
-        Raises FloatingPointError, before any `grad` changes, if the graph holds NaN or ±inf."""
+        """Add ∂self/∂node to `node.grad` for every node this Value depends on, exactly again on each call
+        (gradients accumulate, as in PyTorch; `zero_grad` resets). Raises FloatingPointError, before any
+        `grad` changes, if the graph holds NaN or ±inf."""
         with gc_paused():
             order = topological_order(self)
             # this pass sums ∂self/∂v in v._pass_grad: v.grad may hold earlier passes' sums too
@@ -246,12 +242,13 @@ class Value:
             for v in reversed(order):  # every use of v comes after v in `order`: its gradient is complete
                 g = v._pass_grad
                 # the chain rule along each edge into v: input._pass_grad += ∂v/∂input * g
-                if v._a is not None:
+                if v._a is not None:  # one or two inputs
                     v._a._pass_grad += v._da * g
-                if v._b is not None:
-                    v._b._pass_grad += v._db * g
-                for x, local_grad in zip(v._many, v._dmany):
-                    x._pass_grad += local_grad * g
+                    if v._b is not None:
+                        v._b._pass_grad += v._db * g
+                else:  # any number (Σ, Σw·x), or none (a leaf)
+                    for x, local_grad in zip(v._many, v._dmany):
+                        x._pass_grad += local_grad * g
                 if math.isinf(v.data) or math.isnan(v.data) or math.isinf(g) or math.isnan(g):  # (C in mypyc)
                     bad = v  # the loop runs outputs first: the last one found is the earliest
             if bad is not None:
@@ -291,7 +288,11 @@ def topological_order(root: Value) -> list[Value]:
             visited.add(v)
             stack.append(v)
             stack.append(None)  # popped again once every input pushed above it is placed
-            stack.extend(v.inputs)
+            if v._a is not None:  # its inputs, as in `inputs`
+                stack.append(v._a)
+                if v._b is not None:
+                    stack.append(v._b)
+            stack.extend(v._many)
     return order
 
 
