@@ -4,8 +4,7 @@ Each operation makes one `Value` and stores, right beside its result, the local 
 ∂out/∂input for each of its inputs. `backward()` then visits the graph from the output back
 to the leaves and applies one chain rule, the same for every operation:
     input.grad += local_derivative * out.grad
-This file runs as it is (the default); `pip install` also compiles it, unchanged, with mypyc
-(MICROGRAD_BN_ENGINE=compiled: see `micrograd_bn/__init__.py`).
+This file runs as it is by default; `pip install` also compiles it, unchanged, with mypyc (`__init__.py`).
 """
 
 from __future__ import annotations
@@ -29,7 +28,8 @@ class Value:
     (5.0, 4.0)
     """
 
-    __slots__ = ("data", "grad", "op", "label", "_a", "_da", "_b", "_db", "_many", "_dmany", "_pass_grad", "_reached")
+    __slots__ = ("data", "grad", "op", "label",  # then how it was computed and what backward() keeps
+                 "_a", "_da", "_b", "_db", "_many", "_dmany", "_pass_grad", "_reached", "_seen_by")  # fmt: skip
 
     def __init__(self, data: object, label: str = "", op: str = "", a: Value | None = None, da: float = 0.0,
                  b: Value | None = None, db: float = 0.0) -> None:  # fmt: skip
@@ -43,6 +43,7 @@ class Value:
         self._dmany: tuple[float, ...] = ()
         self._pass_grad = 0.0  # ∂root/∂self, summed during one backward() pass (see there)
         self._reached = False  # has a backward() pass reached this node since it was made or zeroed?
+        self._seen_by: object = None  # the last topological_order() search that reached this node
 
     @property
     def inputs(self) -> tuple[Value, ...]:
@@ -132,10 +133,9 @@ class Value:
     def __rtruediv__(self, other: float) -> Value:  # other / self
         if not isinstance(other, (int, float)):
             return NotImplemented
-        y = self.data
-        if y == 0.0:
+        if self.data == 0.0:
             raise ZeroDivisionError(f"division by zero: {other!r} / Value(0.0)")
-        return _node(other / y, "/", a=self, da=-other / (y * y))
+        return _node(other / self.data, "/", a=self, da=-other / (self.data * self.data))
 
     def __pow__(self, exponent: object) -> Value:
         if isinstance(exponent, Value):
@@ -276,7 +276,7 @@ def _node_n(data: float, op: str, inputs: list[Value], local_grads: list[float])
 def topological_order(root: Value) -> list[Value]:
     """Every node `root` depends on, each after all of its inputs (depth first, with no recursion limit)."""
     order: list[Value] = []
-    visited: set[Value] = set()
+    search = object()  # this search: a node it has visited carries it in `_seen_by`
     stack: list[Value | None] = [root]
     while stack:
         v = stack.pop()
@@ -284,8 +284,8 @@ def topological_order(root: Value) -> list[Value]:
             node = stack.pop()
             assert node is not None
             order.append(node)
-        elif v not in visited:
-            visited.add(v)
+        elif v._seen_by is not search:
+            v._seen_by = search
             stack.append(v)
             stack.append(None)  # popped again once every input pushed above it is placed
             if v._a is not None:  # its inputs, as in `inputs`
