@@ -215,7 +215,7 @@ class Value:
             raise ValueError(f"Value.dot: {len(ws)} weights but {len(x_items)} inputs")
         w_grads, x_inputs, x_grads, total = [], [], [], 0.0  # ∂/∂w_i = x_i; x_i that are Values, ∂/∂x_i = w_i
         for w, x in zip(ws, x_items):
-            x_number = x.data if isinstance(x, Value) else _number(x, "Value.dot needs Values or real numbers")
+            x_number = x.data if isinstance(x, Value) else _number(x, "Value.dot needs Values or numbers")
             w_grads.append(x_number)
             total += w.data * x_number
             if isinstance(x, Value):
