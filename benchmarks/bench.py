@@ -1,13 +1,16 @@
-"""Speed, scale and memory of micrograd_bn against micrograd 0.1.0 (and PyTorch on 0-d tensors).
+"""Speed, scale and memory of micrograd_bn's two engines against micrograd 0.1.0 (and PyTorch on 0-d tensors).
 
-    pip install -e ".[bench]"                # micrograd 0.1.0, the peer
+    pip install -e ".[bench]"                # micrograd 0.1.0, the peer (and the compiled engine: setup.py)
     pip install torch==2.13.0                # optional: adds the torch-on-scalars rows
-    python benchmarks/bench.py [--quick]
+    python benchmarks/bench.py [--quick]     # both engines, one after the other, in one table
+    python benchmarks/bench.py --engine compiled   # one engine only
 
-Every case runs the *same* computation on each engine, in one process, alternating
-engines in a new order each round; the table gives median times and speed-ups (peer time
-/ ours), the issue's target, and whether it is met. Each speed case has two rows: "fwd+bwd"
-stops the clock with the graph still alive; "graph freed" also counts releasing it (see
+Each engine runs in its own process (MICROGRAD_BN_ENGINE=python, then compiled): the library's
+modules are bound to one engine at import. Within that process every case runs the
+*same* computation on micrograd_bn and its peers, alternating them in a new order each
+round; the table gives median times and speed-ups (peer time / ours), the issue's target
+for that engine, and whether it is met. Each speed case has two rows: "fwd+bwd" stops the
+clock with the graph still alive; "graph freed" also counts releasing it (see
 `median_times`). The same-code case has a third: calls back to back, each engine's garbage
 left to the collector as in a training loop (see `loop_times`). Before timing, each case
 checks that the engines computed the same numbers (to 1e-9 relative).
@@ -17,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import math
+import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -49,6 +55,9 @@ except ImportError:
 
 EPS = 1e-5
 LOOP_CALLS = 10  # back-to-back calls per round in `loop_times`
+ENGINES = ("python", "compiled")
+# speed-ups over micrograd wanted from each engine (issue 15): same code, BatchNorm1d, MLP step
+TARGETS = {"python": {"same": 3, "layer": 3, "mlp": 50}, "compiled": {"same": 12, "layer": 12, "mlp": 200}}
 
 
 # ---- the workloads: one function each, written once and run on every engine -------------------------
@@ -191,6 +200,7 @@ class Row:
     peer_value: float
     target: float  # speed-up needed (peer / ours); for growth and memory rows see `kind`
     kind: str = "speed"  # speed: peer/ours ≥ target; growth: ours ≤ target; memory: peer/ours ≥ target
+    engine: str = micrograd_bn.ENGINE  # which micrograd_bn engine ran "ours"
 
     @property
     def ratio(self) -> float:
@@ -237,13 +247,21 @@ def bench_batchnorm(rounds: int) -> list[Row]:
         "bare": lambda: handwritten_batchnorm(Bare, x, dy),
     }
     t = median_times(fns, rounds)
-    rows = speed_rows("hand-written BN, binary + * **, 32×16: same code", t["ours"], "micrograd", t["micrograd"], 3)
+    target = TARGETS[micrograd_bn.ENGINE]
+    rows = speed_rows(
+        "hand-written BN, binary + * **, 32×16: same code", t["ours"], "micrograd", t["micrograd"], target["same"]
+    )
     loop = loop_times({"ours": fns["ours"], "micrograd": fns["micrograd"]}, rounds, calls=LOOP_CALLS)
     same_code_loop = f"hand-written BN, binary + * **, 32×16: same code: {LOOP_CALLS} calls back to back, per call"
-    rows.append(Row(same_code_loop, loop["ours"], "micrograd", loop["micrograd"], 3))
-    rows += speed_rows("BatchNorm1d(16) on 32×16", t["layer"], "micrograd (hand-written)", t["micrograd"], 3)
+    rows.append(Row(same_code_loop, loop["ours"], "micrograd", loop["micrograd"], target["same"]))
+    rows += speed_rows(
+        "BatchNorm1d(16) on 32×16", t["layer"], "micrograd (hand-written)", t["micrograd"], target["layer"]
+    )
     yardstick = "hand-written BN, same code on floor.Bare (a bare engine, not micrograd_bn)"
-    rows += speed_rows(yardstick, t["bare"], "micrograd", t["micrograd"], math.nan)
+    rows += [
+        Row(r.case, r.ours, r.peer, r.peer_value, r.target, engine="floor.Bare")
+        for r in speed_rows(yardstick, t["bare"], "micrograd", t["micrograd"], math.nan)
+    ]
     if torch is not None:  # timed on its own: whatever runs right after torch runs slower
 
         def scalar(v: float):
@@ -291,7 +309,8 @@ def bench_mlp(rounds: int) -> list[Row]:
     same(step_ours(), step_peer(), "MLP step, loss")
     same(ours.layers[0].weight[0][0].grad, peer.layers[0].neurons[0].w[0].grad, "MLP step, ∂ℓ/∂w")
     t = median_times({"ours": step_ours, "micrograd": step_peer}, rounds)
-    return speed_rows("MLP 16→32→32→1 relu, batch 32, one SGD step", t["ours"], "micrograd nn.MLP", t["micrograd"], 30)
+    mlp = "MLP 16→32→32→1 relu, batch 32, one SGD step"
+    return speed_rows(mlp, t["ours"], "micrograd nn.MLP", t["micrograd"], TARGETS[micrograd_bn.ENGINE]["mlp"])
 
 
 def paused_chain(n: int):
@@ -303,12 +322,12 @@ def paused_chain(n: int):
 def bench_chain(small: int, large: int, mem_n: int, rounds: int, large_rounds: int) -> list[Row]:
     """Cost per node from `small` to `large` nodes (two per layer); peak memory per layer against micrograd."""
     rows = []
-    variants = (
-        ("", lambda n: chain(Value, n), 1.5),
-        (" on floor.Bare (a bare engine, not micrograd_bn)", lambda n: chain(Bare, n), math.nan),
-        (", forward in gc_paused()", paused_chain, 1.5),
+    variants = (  # the growth with the collector running is CPython's collector (RESULTS.md): no target
+        ("", lambda n: chain(Value, n), math.nan, micrograd_bn.ENGINE),
+        (" on floor.Bare (a bare engine, not micrograd_bn)", lambda n: chain(Bare, n), math.nan, "floor.Bare"),
+        (", forward in gc_paused()", paused_chain, 1.5, micrograd_bn.ENGINE),
     )
-    for name, fn, target in variants:
+    for name, fn, target, engine in variants:
         per_node = {}
         for nodes in (small, large):
             layers = nodes // 2
@@ -318,8 +337,8 @@ def bench_chain(small: int, large: int, mem_n: int, rounds: int, large_rounds: i
         growth = per_node[large] / per_node[small]
         per = f"{large:.0e} / {small:.0e} nodes"
         rows += [
-            Row(f"chain{name}: µs per node at {large:.0e} nodes", speed, "—", math.nan, math.nan, "info"),
-            Row(f"chain{name}: cost per node, {per}", growth, "—", math.nan, target, "growth"),
+            Row(f"chain{name}: µs per node at {large:.0e} nodes", speed, "—", math.nan, math.nan, "info", engine),
+            Row(f"chain{name}: cost per node, {per}", growth, "—", math.nan, target, "growth", engine),
         ]
     x_ours, _ = chain(Value, mem_n)
     limit = sys.getrecursionlimit()
@@ -359,33 +378,63 @@ def run(quick: bool = False) -> list[Row]:
 
 
 def format_rows(rows: list[Row]) -> str:
-    lines = ["| case | micrograd_bn | peer | peer's | ratio | target | met |", "|---|---|---|---|---|---|---|"]
+    lines = ["| case | engine | ours | peer | peer's | ratio | target | met |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        head = f"| {r.case} | {r.engine} |"
         if r.kind == "info":
-            lines.append(f"| {r.case} | {r.ours:.2f} µs | | | | | |")
+            lines.append(f"{head} {r.ours:.2f} µs | | | | | |")
         elif r.kind == "growth":
             target = "—" if math.isnan(r.target) else f"≤ {r.target:g}×"
-            lines.append(f"| {r.case} | {r.ours:.2f}× | | | | {target} | {r.met} |")
+            lines.append(f"{head} {r.ours:.2f}× | | | | {target} | {r.met} |")
         elif r.kind == "memory":
             lines.append(
-                f"| {r.case} | {r.ours:.0f} B | {r.peer} | {r.peer_value:.0f} B | "
+                f"{head} {r.ours:.0f} B | {r.peer} | {r.peer_value:.0f} B | "
                 f"{r.ratio:.1f}× less | ≥ {r.target:g}× | {r.met} |"
             )
         else:
             lines.append(
-                f"| {r.case} | {r.ours * 1e3:.2f} ms | {r.peer} | {r.peer_value * 1e3:.2f} ms | "
+                f"{head} {r.ours * 1e3:.2f} ms | {r.peer} | {r.peer_value * 1e3:.2f} ms | "
                 f"{r.ratio:.1f}× faster | {'—' if math.isnan(r.target) else f'≥ {r.target:g}×'} | {r.met} |"
             )
     return "\n".join(lines)
 
 
+def run_engine(engine: str, quick: bool) -> list[Row]:
+    """`run(quick)` in a fresh process on one engine (MICROGRAD_BN_ENGINE=engine), its rows read back."""
+    args = [sys.executable, __file__, "--engine", engine, "--json", *(["--quick"] if quick else [])]
+    env = {**os.environ, "MICROGRAD_BN_ENGINE": engine}
+    out = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"the {engine} engine's run failed:\n{out.stderr.strip()}")
+    return [Row(**row) for row in json.loads(out.stdout)]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a smoke run of a few seconds (smaller sizes, fewer rounds)")
+    p.add_argument("--engine", choices=ENGINES, help="one engine only, in this process (default: both, in turn)")
+    p.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # rows for `run_engine`
     args = p.parse_args(argv)
-    rows = run(args.quick)
+    if args.engine and micrograd_bn.ENGINE != args.engine:
+        raise SystemExit(
+            f"--engine {args.engine}: this process runs the {micrograd_bn.ENGINE} engine; "
+            f"run with MICROGRAD_BN_ENGINE={args.engine} (or without --engine)"
+        )
+    if args.json:
+        print(json.dumps([r.__dict__ for r in run(args.quick)]))
+        return 0
+    if args.engine:
+        rows = run(args.quick)
+    else:  # the floor.Bare yardstick does not depend on the engine: its rows come from the first run only
+        rows = [r for e in ENGINES for r in run_engine(e, args.quick) if e == ENGINES[0] or r.engine != "floor.Bare"]
+    engines = args.engine or " and ".join(ENGINES)
     print(f"machine: {machine()}")
-    print(f"command: python benchmarks/bench.py{' --quick' if args.quick else ''}  (medians; ratio = peer / ours)\n")
+    command = (
+        "python benchmarks/bench.py"
+        + (" --quick" if args.quick else "")
+        + (f" --engine {args.engine}" if args.engine else "")
+    )
+    print(f"command: {command}  (engines: {engines}; medians; ratio = peer / ours)\n")
     print(format_rows(rows))
     return 0
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
+import os
 import random
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -27,9 +28,13 @@ from tqdm import tqdm
 
 if importlib.util.find_spec("micrograd_bn") is None:  # a source checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("MICROGRAD_BN_ENGINE", "auto")  # the compiled engine where it was built (README, Speed)
 
+import micrograd_bn
 from micrograd_bn import MLP, SGD, BatchNorm1d, Linear, ReLU, Sigmoid, Tanh, Value, cross_entropy, gc_paused
 from micrograd_bn.nn import ACTIVATIONS, Module
+
+print(f"engine: {micrograd_bn.ENGINE}", file=sys.stderr)
 
 T = TypeVar("T")
 

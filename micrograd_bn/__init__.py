@@ -1,4 +1,50 @@
-"""micrograd_bn: Batch Normalization (Ioffe & Szegedy, 2015) on a scalar autodiff engine."""
+"""micrograd_bn: Batch Normalization (Ioffe & Szegedy, 2015) on a scalar autodiff engine.
+
+The engine is chosen once, at import, by the environment variable MICROGRAD_BN_ENGINE:
+- `python` (the default): engine.py as it is, the code you read and step through in a debugger;
+- `compiled`: the same engine.py compiled by mypyc at install time (`micrograd_bn._engine_compiled`);
+- `auto`: compiled if it was built, else python (what the demos and benchmarks use).
+`ENGINE` says which one runs. Every other module imports `micrograd_bn.engine` and gets that one.
+"""
+# ruff: noqa: E402 - the engine is chosen before the modules that import it
+
+import hashlib as _hashlib
+import os as _os
+import sys as _sys
+from importlib.util import find_spec as _find_spec
+from pathlib import Path as _Path
+from types import ModuleType as _ModuleType
+
+
+def _compiled_engine() -> _ModuleType:
+    """The compiled engine, or ImportError saying why not (not built, or built from another engine.py)."""
+    if _find_spec(__name__ + "._engine_compiled") is None:
+        raise ImportError("it is not built")
+    from . import _engine_compiled
+
+    source = (_Path(__file__).parent / "engine.py").read_bytes()
+    if _engine_compiled.SOURCE_SHA256 != _hashlib.sha256(source).hexdigest():
+        raise ImportError("it was built from an older engine.py")
+    return _engine_compiled
+
+
+ENGINE = _os.environ.get("MICROGRAD_BN_ENGINE", "python")
+if ENGINE not in ("python", "compiled", "auto"):
+    raise ImportError(f"MICROGRAD_BN_ENGINE must be python, compiled or auto, not {ENGINE!r}")
+if ENGINE != "python":
+    try:
+        engine = _compiled_engine()
+    except ImportError as error:
+        if ENGINE == "compiled":
+            raise ImportError(
+                f"MICROGRAD_BN_ENGINE=compiled, but the compiled engine cannot be used ({error}); build it with "
+                "`pip install -e .` where gcc and the Python headers exist (`bash tasks.sh test` installs them), "
+                "or unset MICROGRAD_BN_ENGINE for the Python engine"
+            ) from None
+        ENGINE = "python"
+    else:
+        _sys.modules[__name__ + ".engine"] = engine  # `from .engine import Value` now gets the compiled one
+        ENGINE = "compiled"
 
 from .batchnorm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .drawing import draw, module_nodes, render
@@ -8,6 +54,7 @@ from .page import StepThrough
 from .trace import backward_steps
 
 __all__ = [
+    "ENGINE",
     "MLP",
     "SGD",
     "BatchNorm1d",

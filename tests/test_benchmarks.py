@@ -80,3 +80,14 @@ def test_loop_times_runs_each_engine_back_to_back():
     assert set(per_call) == {"a", "b"} and all(t > 0 for t in per_call.values())
     assert calls.count("a") == calls.count("b") == 3 * (1 + 4)  # one untimed call, then four timed, a round
     assert "abab" not in "".join(calls)  # never interleaved inside a round's loop
+
+
+def test_each_row_names_its_engine_and_one_engine_is_refused_in_the_others_process():
+    import micrograd_bn
+
+    row = bench.Row("case", 1.0, "micrograd", 2.0, 3)
+    assert row.engine == micrograd_bn.ENGINE and bench.TARGETS[row.engine]["same"] in (3, 12)
+    assert f"| case | {micrograd_bn.ENGINE} |" in bench.format_rows([row])
+    other = "python" if micrograd_bn.ENGINE == "compiled" else "compiled"
+    with pytest.raises(SystemExit, match=f"MICROGRAD_BN_ENGINE={other}"):
+        bench.main(["--engine", other])

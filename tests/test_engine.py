@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from helpers import RTOL_FD, assert_close, central_difference, torch_or_skip
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_bn import Value, topological_order, zero_grad
+from micrograd_bn import Value, draw, topological_order, zero_grad
 
 
 def _sigmoid(x: float) -> float:
@@ -326,8 +332,51 @@ def test_gradient_overflow_is_reported():
         z.backward()
 
 
-def test_repr_shows_label_data_and_grad():
-    assert repr(Value(2.0, label="μ_B")) == "Value(μ_B, data=2, grad=0)"
+def test_repr_says_grad_not_computed_until_backward_as_drawings_do():
+    x = Value(2.0, label="μ_B")
+    y = x * 3.0
+    assert repr(x) == "Value(μ_B, data=2, grad not computed)"
+    assert "grad: not computed" in draw(y).source  # the drawing says the same
+    y.backward()
+    assert (repr(x), repr(y)) == ("Value(μ_B, data=2, grad=3)", "Value(data=6, grad=1)")
+    zero_grad(y)
+    assert repr(x) == "Value(μ_B, data=2, grad not computed)" and "grad: not computed" in draw(y).source
+
+
+def test_a_value_has_no_truth_value():
+    with pytest.raises(TypeError, match=r"compare its number.*v\.data"):
+        bool(Value(0.0))
+    with pytest.raises(TypeError, match="truth value"):
+        if Value(1.0):  # `if v:` would silently be True for every Value otherwise
+            pass
+
+
+def test_copy_and_pickle_keep_data_grad_and_graph():
+    x = Value(1.5, "x")
+    y = (x * x).tanh() + Value.sum([x, 2.0])
+    y.backward()
+    for twin in (copy.copy(y), copy.deepcopy(y), pickle.loads(pickle.dumps(y))):
+        assert type(twin) is Value and twin is not y
+        assert (twin.data, twin.grad, twin.op, twin.label, repr(twin)) == (y.data, y.grad, y.op, y.label, repr(y))
+        assert [v.data for v in topological_order(twin)] == [v.data for v in topological_order(y)]
+        assert [v.local_grads for v in topological_order(twin)] == [v.local_grads for v in topological_order(y)]
+    shallow = copy.copy(y)
+    assert shallow.inputs == y.inputs  # the same input nodes
+    twin = pickle.loads(pickle.dumps(y))
+    zero_grad(twin)
+    twin.backward()
+    assert twin.inputs[0].inputs[0].inputs[0].grad == x.grad  # the copy backpropagates alike
+    with pytest.raises(AttributeError):
+        x.colour = "red"  # a Value has a fixed set of attributes, under both engines
+
+
+def test_engine_source_is_fully_typed():
+    """`mypy --strict` on engine.py: mypyc compiles exactly this file, so its types must hold."""
+    pytest.importorskip("mypy", reason="mypy (the test extra) is not installed")
+    engine = Path(__file__).resolve().parent.parent / "micrograd_bn" / "engine.py"
+    args = [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", "--no-incremental", str(engine)]
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_gc_paused_restores_the_collector_even_on_error():
@@ -351,3 +400,51 @@ def test_gc_paused_restores_the_collector_even_on_error():
     with pytest.raises(FloatingPointError):
         (x * x).backward()  # backward pauses the collector inside, and restores it when it raises
     assert gc.isenabled()
+
+
+# ---- which engine runs: MICROGRAD_BN_ENGINE=python (default) | compiled | auto
+
+
+def _import_in_subprocess(engine: str, before: str = "") -> subprocess.CompletedProcess[str]:
+    code = f"{before}\nimport micrograd_bn\nprint(micrograd_bn.ENGINE, micrograd_bn.Value.__module__)"
+    env = {**os.environ, "MICROGRAD_BN_ENGINE": engine}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+
+
+def test_engine_is_the_one_asked_for():
+    import micrograd_bn
+
+    asked = os.environ.get("MICROGRAD_BN_ENGINE", "python")
+    assert micrograd_bn.ENGINE == asked or (asked == "auto" and micrograd_bn.ENGINE in ("python", "compiled"))
+    module = {"python": "micrograd_bn.engine", "compiled": "micrograd_bn._engine_compiled"}[micrograd_bn.ENGINE]
+    assert Value.__module__ == module and sys.modules["micrograd_bn.engine"].Value is Value
+    from micrograd_bn import batchnorm, nn
+
+    assert nn.Value is Value and batchnorm.Value is Value  # every module got the same engine
+
+
+NOT_BUILT = "import sys; sys.modules['micrograd_bn._engine_compiled'] = None  # as where it was never built"
+
+
+def test_compiled_where_not_built_is_a_clear_import_error_and_auto_falls_back():
+    run = _import_in_subprocess("compiled", before=NOT_BUILT)
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: MICROGRAD_BN_ENGINE=compiled") and "pip install -e ." in last
+    run = _import_in_subprocess("auto", before=NOT_BUILT)
+    assert run.returncode == 0 and run.stdout.split() == ["python", "micrograd_bn.engine"]
+    run = _import_in_subprocess("python")
+    assert run.stdout.split() == ["python", "micrograd_bn.engine"]
+    run = _import_in_subprocess("fast")
+    assert run.returncode != 0 and "must be python, compiled or auto, not 'fast'" in run.stderr
+
+
+def test_a_compiled_engine_older_than_engine_py_is_refused(monkeypatch):
+    compiled = pytest.importorskip("micrograd_bn._engine_compiled", reason="the compiled engine is not built")
+    import micrograd_bn
+
+    assert _import_in_subprocess("auto").stdout.split() == ["compiled", "micrograd_bn._engine_compiled"]
+    assert micrograd_bn._compiled_engine() is compiled
+    monkeypatch.setattr(compiled, "SOURCE_SHA256", "the hash of an older engine.py")
+    with pytest.raises(ImportError, match=r"built from an older engine\.py"):
+        micrograd_bn._compiled_engine()
