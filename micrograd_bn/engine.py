@@ -233,10 +233,8 @@ class Value:
         (gradients accumulate, as in PyTorch; `zero_grad` resets). Raises FloatingPointError, before any
         `grad` changes, if the graph holds NaN or ±inf."""
         with gc_paused():
-            order = topological_order(self)
+            order = topological_order(self)  # (which also sets each node's _pass_grad to 0.0 for this pass)
             # this pass sums ∂self/∂v in v._pass_grad: v.grad may hold earlier passes' sums too
-            for v in order:
-                v._pass_grad = 0.0
             self._pass_grad = 1.0
             bad = None  # the earliest node (inputs first) whose value or gradient is NaN or ±inf
             for v in reversed(order):  # every use of v comes after v in `order`: its gradient is complete
@@ -286,6 +284,7 @@ def topological_order(root: Value) -> list[Value]:
             order.append(node)
         elif v._seen_by is not search:
             v._seen_by = search
+            v._pass_grad = 0.0  # for backward(): each pass sums ∂root/∂v from zero
             stack.append(v)
             stack.append(None)  # popped again once every input pushed above it is placed
             if v._a is not None:  # its inputs, as in `inputs`
