@@ -147,8 +147,9 @@ class Value:
             raise ValueError(f"pow({x!r}) is undefined: a negative base to the non-integer power {exponent!r}")
         if x == 0.0 and k < 1.0 and k != 0.0:  # 0**k or its slope k*0**(k-1) is infinite
             raise ZeroDivisionError(f"Value(0.0) ** {exponent!r}: infinite value or slope at zero")
+        name = "**2" if k == 2.0 else f"**{k:g}"  # x**2, the common case, needs no float formatting
         try:
-            return _node(x**k, f"**{k:g}", a=self, da=k * x ** (k - 1.0) if k != 0.0 else 0.0)
+            return _node(math.pow(x, k), name, a=self, da=k * math.pow(x, k - 1.0) if k != 0.0 else 0.0)
         except OverflowError:
             raise OverflowError(f"Value({x!r}) ** {exponent!r} overflows a float") from None
 
