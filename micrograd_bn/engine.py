@@ -147,8 +147,9 @@ class Value:
             raise ValueError(f"pow({x!r}) is undefined: a negative base to the non-integer power {exponent!r}")
         if x == 0.0 and k < 1.0 and k != 0.0:  # 0**k or its slope k*0**(k-1) is infinite
             raise ZeroDivisionError(f"Value(0.0) ** {exponent!r}: infinite value or slope at zero")
+        name = "**2" if k == 2.0 else f"**{k:g}"  # x**2, the common case, needs no float formatting
         try:
-            return _node(x**k, f"**{k:g}", a=self, da=k * x ** (k - 1.0) if k != 0.0 else 0.0)
+            return _node(math.pow(x, k), name, a=self, da=k * math.pow(x, k - 1.0) if k != 0.0 else 0.0)
         except OverflowError:
             raise OverflowError(f"Value({x!r}) ** {exponent!r} overflows a float") from None
 
@@ -233,10 +234,8 @@ class Value:
         (gradients accumulate, as in PyTorch; `zero_grad` resets). Raises FloatingPointError, before any
         `grad` changes, if the graph holds NaN or ±inf."""
         with gc_paused():
-            order = topological_order(self)
+            order = topological_order(self)  # (which also sets each node's _pass_grad to 0.0 for this pass)
             # this pass sums ∂self/∂v in v._pass_grad: v.grad may hold earlier passes' sums too
-            for v in order:
-                v._pass_grad = 0.0
             self._pass_grad = 1.0
             bad = None  # the earliest node (inputs first) whose value or gradient is NaN or ±inf
             for v in reversed(order):  # every use of v comes after v in `order`: its gradient is complete
@@ -286,6 +285,7 @@ def topological_order(root: Value) -> list[Value]:
             order.append(node)
         elif v._seen_by is not search:
             v._seen_by = search
+            v._pass_grad = 0.0  # for backward(): each pass sums ∂root/∂v from zero
             stack.append(v)
             stack.append(None)  # popped again once every input pushed above it is placed
             if v._a is not None:  # its inputs, as in `inputs`
