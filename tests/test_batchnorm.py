@@ -385,6 +385,20 @@ def test_every_label_of_a_feature_carries_its_superscript():
     assert "Alg. 1 line 4: scale and shift y_i⁽²⁾ = γ⁽²⁾x̂_i⁽²⁾ + β⁽²⁾" in layer.graph_groups()
 
 
+def test_labels_are_made_once_per_shape_and_follow_the_batch_size():
+    first, second = BatchNorm1d(2), BatchNorm1d(2)
+    first([[1.0, 2.0], [3.0, 5.0]])
+    second([[0.0, 1.0], [2.0, 4.0]])
+    a, b = first.last[1], second.last[1]
+    assert a.x_hat[1].label == "x̂₂⁽¹⁾" and a.x_hat[1].label is b.x_hat[1].label  # one string, reused
+    first([[1.0, 2.0], [3.0, 5.0], [0.0, 7.0]])  # a new batch size: new labels, none left over
+    assert [v.label for v in first.last[1].deviation] == ["x₁⁽¹⁾−μ_B⁽¹⁾", "x₂⁽¹⁾−μ_B⁽¹⁾", "x₃⁽¹⁾−μ_B⁽¹⁾"]
+    y = first.eval()([[Value(1.0), Value(2.0)], [Value(3.0), Value(5.0)]])  # inference labels its nodes alike
+    assert y[1][1].label == "y₂⁽¹⁾" and y[1][1].inputs[0].inputs[1].label == "x̂₂⁽¹⁾"
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(2\), feature 1"):  # a cached label names its own layer
+        BatchNorm2d(2)([[[[0.0, 0.0]], [[1.0, Value(1e308) * 10.0]]], [[[1.0, 2.0]], [[1.0, 1.0]]]])  # inf
+
+
 def test_affine_false_outputs_x_hat():
     y = BatchNorm1d(1, affine=False)([[1.0], [3.0]])
     assert_close(data(y).ravel(), [-1.0, 1.0], rtol=1e-5)
