@@ -287,26 +287,27 @@ def bench_mlp(rounds: int) -> list[Row]:
                 mine.weight[j][i].data = w.data
             mine.bias[j].data = neuron.b.data
 
-    # Each step returns only the loss, so its graph is dropped inside the call: "fwd+bwd"
-    # counts our freeing but not micrograd's (its cycles wait for the collector).
-    def step_ours() -> float:
+    # Each step returns its loss, so its graph lives until the "fwd+bwd" clock stops, as in
+    # the other cases; "graph freed" adds freeing it (a step that returned only loss.data
+    # would count our freeing, by reference counting, but not micrograd's, left to the collector).
+    def step_ours():
         loss = mse_loss(ours(x), t)
         ours.zero_grad()
         loss.backward()
         for p in ours.parameters():
             p.data -= 1e-9 * p.grad  # a tiny rate: the nets stay equal for the next round
-        return loss.data
+        return loss
 
-    def step_peer() -> float:
+    def step_peer():
         outs = [peer(row) for row in x]
         loss = sum(((o - tr[0]) ** 2 for o, tr in zip(outs, t)), mg_engine.Value(0.0)) * (1.0 / len(x))
         peer.zero_grad()
         loss.backward()
         for p in peer.parameters():
             p.data -= 1e-9 * p.grad
-        return loss.data
+        return loss
 
-    same(step_ours(), step_peer(), "MLP step, loss")
+    same(step_ours().data, step_peer().data, "MLP step, loss")
     same(ours.layers[0].weight[0][0].grad, peer.layers[0].neurons[0].w[0].grad, "MLP step, ∂ℓ/∂w")
     t = median_times({"ours": step_ours, "micrograd": step_peer}, rounds)
     mlp = "MLP 16→32→32→1 relu, batch 32, one SGD step"
@@ -320,7 +321,8 @@ def paused_chain(n: int):
 
 
 def bench_chain(small: int, large: int, mem_n: int, rounds: int, large_rounds: int) -> list[Row]:
-    """Cost per node from `small` to `large` nodes (two per layer); peak memory per layer against micrograd."""
+    """Cost per node from `small` to `large` nodes (two per layer), and from large/10, past the CPU's
+    caches (RESULTS.md); peak memory per layer against micrograd."""
     rows = []
     variants = (  # the growth with the collector running is CPython's collector (RESULTS.md): no target
         ("", lambda n: chain(Value, n), math.nan, micrograd_bn.ENGINE),
@@ -329,17 +331,20 @@ def bench_chain(small: int, large: int, mem_n: int, rounds: int, large_rounds: i
     )
     for name, fn, target, engine in variants:
         per_node = {}
-        for nodes in (small, large):
+        sizes = sorted({small, large // 10, large})
+        for nodes in sizes:
             layers = nodes // 2
-            t = median_times({"ours": lambda n=layers, fn=fn: fn(n)}, rounds if nodes == small else large_rounds)
+            t = median_times({"ours": lambda n=layers, fn=fn: fn(n)}, rounds if nodes < large else large_rounds)
             per_node[nodes] = t["ours"].run / nodes
-        speed = per_node[large] * 1e6
-        growth = per_node[large] / per_node[small]
+        speed, growth = per_node[large] * 1e6, per_node[large] / per_node[small]
         per = f"{large:.0e} / {small:.0e} nodes"
         rows += [
             Row(f"chain{name}: µs per node at {large:.0e} nodes", speed, "—", math.nan, math.nan, "info", engine),
             Row(f"chain{name}: cost per node, {per}", growth, "—", math.nan, target, "growth", engine),
         ]
+        if len(sizes) == 3:  # from large/10, beyond the CPU's caches (RESULTS.md): no target
+            past, per = per_node[large] / per_node[sizes[1]], f"{large:.0e} / {sizes[1]:.0e} nodes"
+            rows.append(Row(f"chain{name}: cost per node, {per}", past, "—", math.nan, math.nan, "growth", engine))
     x_ours, _ = chain(Value, mem_n)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 10 * mem_n))  # micrograd's topological sort recurses once per node
