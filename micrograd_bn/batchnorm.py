@@ -60,6 +60,10 @@ class Alg1Labels:
 
     mean: str  # μ_B⁽²⁾ (BatchNorm's feature 2), μ₁ (LayerNorm's example 1)
     var: str  # σ²_B⁽²⁾, σ²₁
+    sum_x: str  # Σx_i⁽²⁾, the sum under μ_B
+    sum_squares: str  # Σ(x_i⁽²⁾−μ_B⁽²⁾)², the sum under σ²_B
+    var_eps: str  # σ²_B⁽²⁾+ε
+    std: str  # √(σ²_B⁽²⁾+ε)
     each: str  # what stands for every entry under a Σ: "_i⁽²⁾", "₁⁽ᵏ⁾"
     entries: tuple[EntryLabels, ...]  # entry i's
     group: str  # for messages: "BatchNorm1d(3), feature 2"
@@ -77,7 +81,9 @@ def alg1_labels(stat: str, each: str, index: Sequence[str], feature: Sequence[st
     entries = tuple(
         EntryLabels(f"x{i}−{mu}", f"(x{i}−{mu})²", f"x̂{i}", f"γ{k}x̂{i}", f"y{i}") for i, k in zip(index, feature)
     )
-    return Alg1Labels(mu, sigma2, each, entries, group)
+    return Alg1Labels(
+        mu, sigma2, f"Σx{each}", f"Σ(x{each}−{mu})²", f"{sigma2}+ε", f"√({sigma2}+ε)", each, entries, group
+    )
 
 
 def normalize(
@@ -109,11 +115,10 @@ def normalize(
 
     # Then the paper's symbols, with the indices of the module docstring. The nodes made on
     # the way are inputs of the ones kept: Σ x_i of μ_B, Σ (x_i − μ_B)² of σ²_B, σ²_B + ε of √, γx̂_i of y_i.
-    mu, sigma2, each = labels.mean, labels.var, labels.each
     sum_squares = var.inputs[0]
-    mean.label, mean.inputs[0].label = mu, f"Σx{each}"
-    var.label, sum_squares.label = sigma2, f"Σ(x{each}−{mu})²"
-    std.label, std.inputs[0].label = f"√({sigma2}+ε)", f"{sigma2}+ε"
+    mean.label, mean.inputs[0].label = labels.mean, labels.sum_x
+    var.label, sum_squares.label = labels.var, labels.sum_squares
+    std.label, std.inputs[0].label = labels.std, labels.var_eps
     for d, square, xh, names in zip(deviation, sum_squares.inputs, x_hat, labels.entries):
         d.label, square.label, xh.label = names.deviation, names.square, names.x_hat
     if gammas is not None:
@@ -145,14 +150,24 @@ def _example(n: int) -> str:
     return str(n + 1).translate(_SUB)
 
 
-def _examples(m: int) -> list[str]:
-    """The subscripts of examples 1 … m."""
-    return [_example(n) for n in range(m)]
-
-
 def _feature(k: int) -> str:
     """Feature k's superscript, counted from 0 as γ⁽ᵏ⁾ is: 2 → "⁽²⁾"."""
     return f"⁽{str(k).translate(_SUP)}⁾"
+
+
+# The labels depend only on the layer's shape, so they are made once per shape and reused:
+# formatting them anew took a fifth of a BatchNorm1d(16) forward on 32 examples (compiled engine).
+@functools.lru_cache(maxsize=256)
+def _batchnorm_labels(layer: str, s: str, k: int, m: int) -> Alg1Labels:
+    """BatchNorm feature k (superscript `s`, "" for a layer of one feature) over a mini-batch of m."""
+    return alg1_labels(f"_B{s}", f"_i{s}", [_example(n) + s for n in range(m)], [s] * m, f"{layer}, feature {k}")
+
+
+@functools.lru_cache(maxsize=256)
+def _layernorm_labels(c: int, n: int) -> Alg1Labels:
+    """LayerNorm over C = c features, example n (row n, subscript n + 1)."""
+    e, features = _example(n), [_feature(k) for k in range(c)]
+    return alg1_labels(e, f"{e}⁽ᵏ⁾", [e + k for k in features], features, f"LayerNorm({c}), example {n + 1} (row {n})")
 
 
 def _alg1_groups(
@@ -467,18 +482,3 @@ class LayerNorm(Module):
         if self.elementwise_affine:
             groups["γ⁽ᵏ⁾, β⁽ᵏ⁾: one per feature, for every example"] = [*self.weight, *self.bias]
         return groups
-
-
-# The labels depend only on the layer's shape, so they are made once per shape and reused:
-# formatting them anew took a fifth of a BatchNorm1d(16) forward on 32 examples (compiled engine).
-@functools.lru_cache(maxsize=256)
-def _batchnorm_labels(layer: str, s: str, k: int, m: int) -> Alg1Labels:
-    """BatchNorm feature k (superscript `s`, "" for a layer of one feature) over a mini-batch of m."""
-    return alg1_labels(f"_B{s}", f"_i{s}", [i + s for i in _examples(m)], [s] * m, f"{layer}, feature {k}")
-
-
-@functools.lru_cache(maxsize=256)
-def _layernorm_labels(c: int, n: int) -> Alg1Labels:
-    """LayerNorm over C = c features, example n (row n, subscript n + 1)."""
-    e, features = _example(n), [_feature(k) for k in range(c)]
-    return alg1_labels(e, f"{e}⁽ᵏ⁾", [e + k for k in features], features, f"LayerNorm({c}), example {n + 1} (row {n})")
