@@ -19,7 +19,7 @@ from pathlib import Path
 import graphviz
 import numpy as np
 
-from micrograd_bn import BatchNorm1d, StepThrough, Value, backward_steps, draw, render, zero_grad
+from micrograd_bn import BatchNorm1d, StepThrough, Value, backward_steps, draw, render, upstream_loss, zero_grad
 from micrograd_bn import reference as ref
 from micrograd_bn.check import check_backward
 from micrograd_bn.compare import compare, format_table
@@ -123,10 +123,9 @@ print(f"reverse topological order: dc/da = {a.grad}  (each node once, after all 
 # %%
 bn = BatchNorm1d(1)
 xs = [[Value(v, label=f"x{s}")] for v, s in zip([1.0, 2.0, 4.0, 7.0], "₁₂₃₄")]
-dy = [0.5, -1.0, 0.25, 0.75]
+dy = [[0.5], [-1.0], [0.25], [0.75]]
 ys = bn(xs)
-loss = Value.dot([row[0] for row in ys], dy)
-loss.label, loss.op = "ℓ", "Σ y·dy"
+loss = upstream_loss(ys, dy)  # ℓ = Σ_i y_i·dy_i, labelled ℓ
 loss.backward()
 picture(draw(loss, groups=bn.graph_groups(), grad_view=True), "tour_4_batchnorm")
 
@@ -172,7 +171,7 @@ nodes = bn.last[0]
 for step in steps:
     if step.node is nodes.var or step.node is nodes.mean:
         print(f"step {step.number}: {step.node.label} receives ∂ℓ/∂{step.node.label} = {step.grad:.10f}")
-x_np, dy_np = np.array([[r[0].data] for r in xs]), np.array([[d] for d in dy])
+x_np, dy_np = np.array([[r[0].data] for r in xs]), np.array(dy)
 paper = ref.backward(dy_np, x_np, np.ones(1), bn.eps)
 print(f"Sec. 3 closed form:  ∂ℓ/∂σ²_B = {paper['dvar'][0]:.10f},  ∂ℓ/∂μ_B = {paper['dmean'][0]:.10f}")
 print(f"after one pass, .grad:  σ²_B {nodes.var.grad:.10f},  μ_B {nodes.mean.grad:.10f}")

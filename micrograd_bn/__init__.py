@@ -47,11 +47,37 @@ if ENGINE != "python":
         ENGINE = "compiled"
 
 from .batchnorm import BatchNorm1d, BatchNorm2d, LayerNorm
-from .drawing import draw, module_nodes, render
-from .engine import Value, gc_paused, topological_order, zero_grad
-from .nn import MLP, SGD, Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Tanh, cross_entropy, mse_loss
-from .page import StepThrough
-from .trace import backward_steps
+from .engine import Op, Value, gc_paused, operation, topological_order, zero_grad
+from .nn import (
+    MLP,
+    SGD,
+    Dropout,
+    Linear,
+    Module,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    cross_entropy,
+    flatten,
+    mse_loss,
+    upstream_loss,
+)
+
+# What shows a graph needs the graphviz package: imported on first use, so that the engine and
+# the layers work without it.
+_SHOWING = {"draw": "drawing", "module_nodes": "drawing", "render": "drawing", "StepThrough": "page"}
+_SHOWING |= {"backward_steps": "trace"}
+
+
+def __getattr__(name: str) -> object:
+    """`micrograd_bn.draw` and the other graph tools, imported from their module when first asked for."""
+    if name not in _SHOWING:
+        raise AttributeError(f"module 'micrograd_bn' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f".{_SHOWING[name]}", __name__), name)
+
 
 __all__ = [
     "ENGINE",
@@ -63,6 +89,7 @@ __all__ = [
     "LayerNorm",
     "Linear",
     "Module",
+    "Op",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -72,11 +99,14 @@ __all__ = [
     "backward_steps",
     "cross_entropy",
     "draw",
+    "flatten",
     "gc_paused",
     "module_nodes",
     "mse_loss",
+    "operation",
     "render",
     "topological_order",
+    "upstream_loss",
     "zero_grad",
 ]
 __version__ = "0.1.0"

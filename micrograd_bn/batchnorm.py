@@ -36,12 +36,17 @@ class Alg1Nodes:
     """The nodes of Alg. 1 for one group of m values (a feature, or an example), as built by the last forward."""
 
     x: list[Value | float]  # x_i, the inputs
+    sum_x: Value  # Σ x_i
     mean: Value  # μ_B (line 1)
     deviation: list[Value]  # x_i − μ_B
+    square: list[Value]  # (x_i − μ_B)²
+    sum_squares: Value  # Σ (x_i − μ_B)²
     var: Value  # σ²_B (line 2)
+    var_eps: Value  # σ²_B + ε
     std: Value  # √(σ²_B + ε)
     x_hat: list[Value]  # x̂_i (line 3)
-    y: list[Value]  # y_i = γ x̂_i + β (line 4)
+    scaled: list[Value]  # γx̂_i (line 4; empty without γ and β)
+    y: list[Value]  # y_i = γ x̂_i + β (line 4; x̂_i itself without γ and β)
 
 
 class EntryLabels(NamedTuple):
@@ -89,7 +94,7 @@ def alg1_labels(stat: str, each: str, index: Sequence[str], feature: Sequence[st
 def normalize(
     xs: list, gammas: Sequence[Value] | None, betas: Sequence[Value] | None, eps: float, labels: Alg1Labels
 ) -> Alg1Nodes:
-    """Alg. 1 on m values, then the paper's symbol on each node it made.
+    """Alg. 1 on m values, each node named with the paper's symbol where it is made.
 
     BatchNorm passes one feature over the mini-batch, with the same γ and β for every
     entry; LayerNorm one example over its features, with entry i's own γ and β.
@@ -101,30 +106,28 @@ def normalize(
     >>> round(nodes.var.data, 6), [round(v.data, 4) for v in nodes.x_hat], nodes.deviation[0].label
     (0.666667, [-1.2247, 0.0, 1.2247], 'x₁−μ_B')
     """
-    m = len(xs)
-    mean = Value.sum(xs) / m  # Alg. 1, line 1: μ_B = (1/m) Σ x_i
-    deviation = [x - mean for x in xs]
-    var = Value.sum([d**2 for d in deviation]) / m  # line 2: σ²_B = (1/m) Σ (x_i − μ_B)² (biased: 1/m)
+    m, each = len(xs), labels.entries
+    sum_x = _named(Value.sum(xs), labels.sum_x)
+    mean = _named(sum_x / m, labels.mean)  # Alg. 1, line 1: μ_B = (1/m) Σ x_i
+    deviation = [_named(x - mean, e.deviation) for x, e in zip(xs, each)]
+    square = [_named(d**2, e.square) for d, e in zip(deviation, each)]
+    sum_squares = _named(Value.sum(square), labels.sum_squares)
+    var = _named(sum_squares / m, labels.var)  # line 2: σ²_B = (1/m) Σ (x_i − μ_B)² (biased: 1/m)
     _check_statistics(mean, var, eps, labels)
-    std = (var + eps).sqrt()
-    x_hat = [d / std for d in deviation]  # line 3: x̂_i = (x_i − μ_B) / √(σ²_B + ε)
-    if gammas is None:  # no γ, β: y_i = x̂_i
-        y = x_hat
-    else:
-        y = [g * xh + b for g, xh, b in zip(gammas, x_hat, betas)]  # line 4: y_i = γ x̂_i + β
+    var_eps = _named(var + eps, labels.var_eps)
+    std = _named(var_eps.sqrt(), labels.std)
+    x_hat = [_named(d / std, e.x_hat) for d, e in zip(deviation, each)]  # line 3: x̂_i = (x_i − μ_B) / √(σ²_B + ε)
+    scaled, y = [], x_hat  # no γ, β: y_i = x̂_i
+    if gammas is not None and betas is not None:
+        scaled = [_named(g * xh, e.scaled) for g, xh, e in zip(gammas, x_hat, each)]
+        y = [_named(s + b, e.y) for s, b, e in zip(scaled, betas, each)]  # line 4: y_i = γ x̂_i + β
+    return Alg1Nodes(list(xs), sum_x, mean, deviation, square, sum_squares, var, var_eps, std, x_hat, scaled, y)
 
-    # Then the paper's symbols, with the indices of the module docstring. The nodes made on
-    # the way are inputs of the ones kept: Σ x_i of μ_B, Σ (x_i − μ_B)² of σ²_B, σ²_B + ε of √, γx̂_i of y_i.
-    sum_squares = var.inputs[0]
-    mean.label, mean.inputs[0].label = labels.mean, labels.sum_x
-    var.label, sum_squares.label = labels.var, labels.sum_squares
-    std.label, std.inputs[0].label = labels.std, labels.var_eps
-    for d, square, xh, names in zip(deviation, sum_squares.inputs, x_hat, labels.entries):
-        d.label, square.label, xh.label = names.deviation, names.square, names.x_hat
-    if gammas is not None:
-        for yi, names in zip(y, labels.entries):
-            yi.label, yi.inputs[0].label = names.y, names.scaled
-    return Alg1Nodes(list(xs), mean, deviation, var, std, x_hat, y)
+
+def _named(v: Value, label: str) -> Value:
+    """`v`, labelled with the paper's symbol."""
+    v.label = label
+    return v
 
 
 def _check_statistics(mean: Value, var: Value, eps: float, labels: Alg1Labels) -> None:
@@ -173,21 +176,20 @@ def _layernorm_labels(c: int, n: int) -> Alg1Labels:
 def _alg1_groups(
     n: Alg1Nodes, over: str, labels: Alg1Labels, feature: str, params: list[Value]
 ) -> dict[str, list[Value]]:
-    """One group's Alg. 1 steps as {cluster label: nodes}, found from `n` through `inputs`.
+    """One group's Alg. 1 steps as {cluster label: nodes}.
 
     `over` names what the statistics are taken over ("mini-batch"); `params` are the γ and β
     drawn inside line 4's cluster (none when other groups share them).
     """
     each = labels.each
-    sum_squares = n.var.inputs[0]  # Σ (x_i − μ_B)², whose inputs are the squared deviations
     groups = {
-        f"Alg. 1 line 1: {over} mean {labels.mean}": [n.mean.inputs[0], n.mean],  # Σ x_i, then ÷ m
-        f"Alg. 1 line 2: {over} variance {labels.var}": [*n.deviation, *sum_squares.inputs, sum_squares, n.var],
-        f"Alg. 1 line 3: normalize x̂{each}": [n.std.inputs[0], n.std, *n.x_hat],  # σ²_B + ε, √, ÷
+        f"Alg. 1 line 1: {over} mean {labels.mean}": [n.sum_x, n.mean],
+        f"Alg. 1 line 2: {over} variance {labels.var}": [*n.deviation, *n.square, n.sum_squares, n.var],
+        f"Alg. 1 line 3: normalize x̂{each}": [n.var_eps, n.std, *n.x_hat],
     }
-    if n.y is not n.x_hat:  # affine: γx̂_i, then + β
+    if n.scaled:  # affine: γx̂_i, then + β
         line_4 = f"Alg. 1 line 4: scale and shift y{each} = γ{feature}x̂{each} + β{feature}"
-        groups[line_4] = [*params, *(y.inputs[0] for y in n.y), *n.y]
+        groups[line_4] = [*params, *n.scaled, *n.y]
     return groups
 
 

@@ -91,6 +91,7 @@ def _batchnorm_loss(batch: int, features: int, seed: int):
     """BatchNorm1d on a random (N, C) batch x and ℓ = Σ_i y_i·dy_i with a random dy; returns (ℓ, layer, x, dy)."""
     from .batchnorm import BatchNorm1d
     from .engine import Value
+    from .nn import upstream_loss
 
     rng = random.Random(seed)
     layer = BatchNorm1d(features)
@@ -100,8 +101,7 @@ def _batchnorm_loss(batch: int, features: int, seed: int):
         for xi, dev in zip(n.x, n.deviation):
             xi.label = dev.label.removesuffix("−" + n.mean.label)
     dy = [[rng.gauss(0.0, 1.0) for _ in range(features)] for _ in range(batch)]
-    loss = Value.dot([v for row in y for v in row], [d for row in dy for d in row])
-    loss.label, loss.op = "ℓ", LOSS  # not Value.dot's Σw·x: this is no neuron
+    loss = upstream_loss(y, dy)
     return loss, layer, x, dy
 
 

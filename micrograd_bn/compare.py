@@ -22,8 +22,9 @@ import numpy as np
 
 from . import reference
 from .batchnorm import BatchNorm1d, BatchNorm2d
-from .drawing import pad, text_width
 from .engine import Value
+from .nn import upstream_loss
+from .text import pad, text_width
 
 TOLERANCE = {"autodiff": 1e-10, "finite diff": 1e-6, "torch": 1e-10}  # relative, float64
 WITNESSES = ("autodiff", "finite diff", "torch")
@@ -146,8 +147,7 @@ def _autodiff(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray
         layer.weight[k].data, layer.bias[k].data = float(gamma[k]), float(beta[k])
     inputs = _nested(x.tolist(), Value)
     y = layer(inputs)
-    loss = Value.dot(_flatten(y), dy.ravel().tolist())
-    loss.backward()
+    upstream_loss(y, dy.tolist()).backward()
     col = np.column_stack
     return {
         "y": col([[v.data for v in n.y] for n in layer.last]),
@@ -164,10 +164,6 @@ def _autodiff(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray
 
 def _nested(data, fn: Callable):
     return [_nested(d, fn) for d in data] if isinstance(data, list) else fn(data)
-
-
-def _flatten(data) -> list:
-    return [v for d in data for v in _flatten(d)] if isinstance(data, list) else [data]
 
 
 def _finite_differences(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> dict:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -24,7 +23,10 @@ from pathlib import Path
 
 import graphviz
 
-from .engine import Value, topological_order
+from .engine import DotOp, Value, topological_order
+from .nn import flatten
+from .rules import op_title
+from .text import format_number
 
 FORMATS = ("svg", "png", "pdf", "dot", "json")  # dot: the DOT source (no Graphviz needed); json: the layout
 NOT_COMPUTED = "grad: not computed"
@@ -91,7 +93,7 @@ def draw(
     boxes, clusters = _membership(collapse, "collapse"), _membership(groups, "groups")
     box_sizes = Counter(boxes[id(v)] for v in order if id(v) in boxes)
     drawn = [v for v in order if id(v) not in boxes]
-    count = len(drawn) + sum(1 for v in drawn if v.op or v.inputs) + len(box_sizes)
+    count = len(drawn) + sum(1 for v in drawn if v.op is not None) + len(box_sizes)
     if count > max_nodes:
         raise GraphTooLarge(count, len(order), max_nodes, collapsible=_has_modules(drawn))
     shown = _shown_grads(order, grads)
@@ -139,8 +141,8 @@ def draw(
         fill = _ramp(abs(g) / top) if grad_view and g is not None else _FILL if v.inputs else _LEAF_FILL
         outline = {"color": "#d62728", "penwidth": "3"} if id(v) in marked else {}
         where.node(name, "|".join(map(_escape, fields)), shape="record", style="filled", fillcolor=fill, **outline)
-        if v.op or v.inputs:  # the operation: inputs -> op -> result
-            where.node(f"{name}op", v.op, shape="oval", fontsize="10", margin="0.02,0.01", height="0.3")
+        if v.op is not None:  # the operation: inputs -> op -> result
+            where.node(f"{name}op", op_title(v), shape="oval", fontsize="10", margin="0.02,0.01", height="0.3")
             for u, d in zip(v.inputs, v.local_grads):
                 graph.edge(source[id(u)], f"{name}op", **(flow(abs(d * g) / top_term) if g is not None else {}))
             graph.edge(f"{name}op", name, **(flow(abs(g) / top) if g is not None else {}))
@@ -168,11 +170,11 @@ def module_nodes(inputs: Iterable, outputs: Iterable) -> list[Value]:
     a layer: `draw(loss, collapse={"BatchNorm1d": module_nodes(h, bn(h))})`.
 
     >>> x = Value(2.0); w = Value(3.0); y = (x * w).tanh(); z = y + 1
-    >>> [v.op or "leaf" for v in module_nodes([x], [y])]
+    >>> [op_title(v) or "leaf" for v in module_nodes([x], [y])]
     ['tanh', '*', 'leaf']
     """
-    before = _reachable(v for v in _flatten(inputs) if isinstance(v, Value))
-    outs = _flatten(outputs)
+    before = _reachable(v for v in flatten(inputs) if isinstance(v, Value))
+    outs = flatten(outputs)
     for v in outs:
         if not isinstance(v, Value):
             raise TypeError(f"module_nodes: outputs must be Values, got {type(v).__name__}: {v!r:.60}")
@@ -252,30 +254,6 @@ def node_sizes(graphs: Iterable[graphviz.Digraph]) -> dict[str, tuple[str, str]]
     return {name: (str(w), str(h)) for name, (w, h) in sizes.items()}
 
 
-def format_number(x: float, digits: int) -> str:
-    """`x` to `digits` significant digits, as the graphs and tables show it.
-
-    >>> format_number(2 / 3, 4), format_number(-1e-7, 3)
-    ('0.6667', '-1e-07')
-    """
-    return f"{x:.{digits}g}"
-
-
-def text_width(text: str) -> int:
-    """Terminal columns `text` takes: combining marks (the hat of x̂) take none.
-
-    >>> len("x̂_i"), text_width("x̂_i")
-    (4, 3)
-    """
-    return sum(not unicodedata.combining(c) for c in text)
-
-
-def pad(text: str, width: int, right: bool = False) -> str:
-    """`text` padded with spaces to `width` terminal columns (on the left if `right`), for aligned tables."""
-    fill = " " * (width - text_width(text))
-    return fill + text if right else text + fill
-
-
 def _cluster(k: int, label: str) -> graphviz.Digraph:
     fill = _CLUSTER_FILLS[k % len(_CLUSTER_FILLS)]
     style = {"label": label, "labelloc": "t", "style": "rounded,filled", "color": "#9aa5b8", "fillcolor": fill}
@@ -308,7 +286,7 @@ def _shown_grads(order: list[Value], grads: bool | Mapping[Value, float] | None)
 def _has_modules(values: list[Value]) -> bool:
     """Whether layers made some of these Values: a fused neuron (`Value.dot`, as Linear makes)
     or a labelled operation (BatchNorm labels every step with the paper's symbol)."""
-    return any(v.inputs and (v.label or v.op.startswith("Σw·x")) for v in values)
+    return any(v.inputs and (v.label or isinstance(v.op, DotOp)) for v in values)
 
 
 def _reachable(values: Iterable[Value]) -> dict[int, Value]:
@@ -321,13 +299,6 @@ def _reachable(values: Iterable[Value]) -> dict[int, Value]:
             seen[id(v)] = v
             stack.extend(v.inputs)
     return seen
-
-
-def _flatten(items: Iterable) -> list:
-    out = []
-    for item in items:
-        out.extend(_flatten(item) if isinstance(item, (list, tuple)) else [item])
-    return out
 
 
 def _escape(text: str) -> str:  # record labels treat { } | < > as structure

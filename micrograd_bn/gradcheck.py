@@ -24,6 +24,7 @@ from .compare import TOLERANCE as WITNESS_TOLERANCE
 from .compare import relative_error
 from .engine import Value, topological_order
 from .grading import TOLERANCE, CheckError, Grade, Report, grade
+from .rules import default_name, op_title
 
 Inputs = Mapping[str, Any]  # leaf name -> a number or an array (NumPy or nested lists)
 _INDEXED = re.compile(r"^(.+)\[(\d+(?:,\s*\d+)*)\]$")  # "h[2]", "w[0, 1]"
@@ -194,7 +195,7 @@ def _warn_constant_upstream(loss: Value, run: dict[str, Any]) -> None:
     grads = loss.local_grads
     if len(grads) > 1 and len(set(grads)) == 1:
         run["notes"].append(
-            f"warning: ℓ's upstream gradient is constant (every ∂ℓ/∂input of its last {loss.op or 'node'} is "
+            f"warning: ℓ's upstream gradient is constant (every ∂ℓ/∂input of its last {op_title(loss) or 'node'} is "
             f"{grads[0]:g}): a constant dy can hide a wrong derivative (Σ_i y_i of normalized outputs is constant, "
             "so ∂ℓ/∂x = 0); use ℓ = Value.dot(y, dy) with a random dy"
         )
@@ -235,7 +236,7 @@ def _explain(wrong: Grade, runs: list[dict[str, Any]]) -> str:
             return f"{wrong.symbol} has the wrong sign everywhere"
         factors = ", ".join(dict.fromkeys(f"{a:.6g}" for a in k))
         return f"{wrong.symbol} is off by the constant factor {factors} everywhere"
-    uses = sorted({v.label or v.op for _, n in runs[0]["nodes"][wrong.key] for v in _consumers(runs[0], n)})
+    uses = sorted({default_name(v) for _, n in runs[0]["nodes"][wrong.key] for v in _consumers(runs[0], n)})
     return (
         f"{wrong.symbol} is wrong, and not by a constant factor: the chain rule sums ∂ℓ/∂u · ∂u/∂{wrong.key} over "
         f"every node u that uses {wrong.key} (here: {', '.join(uses) or 'ℓ itself'}); "

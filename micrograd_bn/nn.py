@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from numbers import Real
 
-from .engine import Value
+from .engine import DotOp, Value
 
 Batch = list[list[Value]]
 
@@ -224,6 +224,40 @@ class MLP(Sequential):
                     layers.append(norm(n_out))
                 layers.append(ACTIVATIONS[activation]())
         super().__init__(*layers)
+
+
+def flatten(batch: object) -> list:
+    """The entries of a batch (nested lists or tuples, any depth), in order.
+
+    >>> flatten([[1.0, 2.0], [[3.0]]])
+    [1.0, 2.0, 3.0]
+    """
+    if isinstance(batch, (list, tuple)):
+        return [entry for item in batch for entry in flatten(item)]
+    return [batch]
+
+
+UPSTREAM = DotOp("Σ y·dy", x_values=False, bias=False)  # ℓ's operation, as the paper writes the probe
+
+
+def upstream_loss(outputs: Sequence, dy: Sequence) -> Value:
+    """ℓ = Σ_i y_i·dy_i, labelled "ℓ": a loss whose gradient ∂ℓ/∂y is the given dy (one node).
+
+    Use a random dy: with ℓ = Σ_i y_i (dy = 1) the normalized outputs of BatchNorm sum to a
+    constant, so every ∂ℓ/∂x_i would be 0 and prove nothing. `outputs` and `dy` are batches
+    of the same shape (nested lists), dy of numbers.
+
+    >>> y = [[Value(1.0), Value(2.0)]]
+    >>> loss = upstream_loss(y, [[0.5, -1.0]]); loss.backward()
+    >>> loss.data, y[0][1].grad, loss.op.name
+    (-1.5, -1.0, 'Σ y·dy')
+    """
+    ys, dys = flatten(outputs), flatten(dy)
+    if len(ys) != len(dys):
+        raise ValueError(f"upstream_loss: {len(ys)} outputs but {len(dys)} entries of dy; give dy the outputs' shape")
+    loss = Value.dot(ys, dys)
+    loss.op, loss.label = UPSTREAM, "ℓ"
+    return loss
 
 
 def mse_loss(pred: Batch, target: Sequence[Sequence[float]]) -> Value:

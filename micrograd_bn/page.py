@@ -20,9 +20,10 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
-from .drawing import NOT_COMPUTED, draw, format_number, image, node_names, node_sizes, save
+from .drawing import NOT_COMPUTED, draw, image, node_names, node_sizes, save
 from .engine import Value, topological_order
-from .rules import forward_text, local_rule, operand
+from .rules import forward_text, local_rule, op_title
+from .text import format_number, operand
 from .trace import Step, backward_steps, step_names
 
 
@@ -164,7 +165,7 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
                     "to": shown_as[id(t.input)],
                     "name": u,
                     "chain": f"∂{r}/∂{to} += {head} · ∂{r}/∂{operand(name(v))}",
-                    "rule": rule or f"{head} = {f(t.local_grad)} (as the engine stored it: no rule for op {v.op!r})",
+                    "rule": rule,
                     "numbers": f"{f(t.local_grad)} × {f(s.grad)} = {f(t.contribution)}",
                     "got": _k_of_n(position[s.number, j] + 1, len(arrivals[id(t.input)])),
                 }
@@ -173,7 +174,7 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
             {
                 "node": shown_as[id(v)],
                 "name": name(v),
-                "op": v.op,
+                "op": op_title(v),
                 "grad": f(s.grad),
                 "forward": forward_text(v, name, digits),
                 "received": [{"from": who, "term": f(term), "sum": f(total)} for (_, who, term), total in received],

@@ -18,8 +18,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .drawing import draw, format_number, image, node_sizes, pad, save, text_width
+from .drawing import draw, image, node_sizes, save
 from .engine import Value, topological_order
+from .rules import op_title
+from .text import format_number, pad, text_width
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def backward_steps(root: Value) -> Iterator[Step]:
     infinity, which is left to show in the steps; stopping early leaves a partial pass.
 
     >>> a = Value(3.0, "a"); b = (a * a).relu()
-    >>> [(s.node.label or s.node.op, s.grad) for s in backward_steps(b)]
+    >>> [(s.node.label or op_title(s.node), s.grad) for s in backward_steps(b)]
     [('relu', 1.0), ('*', 1.0), ('a', 6.0)]
     >>> a.grad
     6.0
@@ -92,7 +94,8 @@ def format_steps(steps: Iterable[Step], digits: int = 4) -> str:
     name = step_names(steps)
     root = name(steps[0].node)
     rows = [
-        (str(s.number), name(s.node), s.node.op, format_number(s.grad, digits), _sends(s, name, digits)) for s in steps
+        (str(s.number), name(s.node), op_title(s.node), format_number(s.grad, digits), _sends(s, name, digits))
+        for s in steps
     ]
     head = ("step", "node", "op", f"∂{root}/∂node", f"sends to each input: ∂node/∂input × ∂{root}/∂node = term")
     widths = [max(text_width(r[k]) for r in [head, *rows]) for k in range(4)]

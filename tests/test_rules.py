@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from micrograd_bn import Value
+from micrograd_bn import Value, draw, operation
 from micrograd_bn.drawing import format_number
 from micrograd_bn.page import page_data as page_data_of
 from micrograd_bn.rules import forward_text, local_rule
@@ -65,13 +65,30 @@ def test_each_rule_with_its_numbers_gives_the_engines_local_derivative(op):
     assert forward_text(v, digits=12).replace("−", "-").endswith(f" = {format_number(v.data, 12)}")
 
 
-def test_a_rule_that_does_not_give_the_stored_derivative_is_not_shown():
-    a = Value(1.5, "a")
-    v = a * 2.0
-    v.op = "+"  # a renamed op: the table's rule (1) would be wrong
-    assert local_rule(v) == [None]
-    w = a**2
-    w.op = "**two"  # not an exponent the table can read
-    assert local_rule(w) == [None] and forward_text(w).endswith(" = 2.25")
-    page = page_data_of(list(backward_steps(v)))
-    assert page["steps"][0]["sends"][0]["rule"].endswith("= 2 (as the engine stored it: no rule for op '+')")
+@operation("softplus", forward="log(1 + exp({z}))", derivatives=["σ({z})"])
+def softplus(z: float) -> tuple[float, list[float]]:
+    """A learner's own operation: its forward and local derivative together, with their formulas."""
+    return math.log1p(math.exp(z)), [1.0 / (1.0 + math.exp(-z))]
+
+
+def test_a_learners_own_operation_is_shown_with_its_rule_everywhere():
+    z = Value(0.5, "z")
+    h = z * 2.0
+    h.label = "h"
+    y = softplus(h)
+    y.label = "y"
+    assert forward_text(y) == "y = log(1 + exp(h)) = log(1 + exp(1)) = 1.313"
+    assert local_rule(y) == ["∂y/∂h = σ(h) = σ(1) = 0.7311"]
+    steps = list(backward_steps(y))
+    assert z.grad == pytest.approx(2.0 / (1.0 + math.exp(-1.0)), rel=1e-15)
+    page = page_data_of(steps)
+    assert page["steps"][0]["op"] == "softplus" and page["steps"][0]["sends"][0]["rule"].startswith("∂y/∂h = σ(h)")
+    assert "softplus" in draw(y).source
+
+
+def test_a_bad_definition_is_one_clear_error():
+    with pytest.raises(ValueError, match=r"'two': 1 derivative formula\(s\) for 2 input\(s\) \(a, b\)"):
+        operation("two", forward="{a} + {b}", derivatives=["1"])(lambda a, b: (a + b, [1.0, 1.0]))
+    wrong = operation("twice", forward="2·{a}", derivatives=["2"])(lambda a: (2 * a, [2.0, 0.0]))
+    with pytest.raises(ValueError, match=r"twice returned 2 local derivative\(s\) for 1 input\(s\)"):
+        wrong(Value(1.0))
