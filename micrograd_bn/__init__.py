@@ -76,7 +76,11 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module 'micrograd_bn' has no attribute {name!r}")
     from importlib import import_module
 
-    return getattr(import_module(f".{_SHOWING[name]}", __name__), name)
+    try:
+        module = import_module(f".{_SHOWING[name]}", __name__)
+    except ModuleNotFoundError as err:
+        raise ModuleNotFoundError(f"micrograd_bn.{name} needs the {err.name} package: pip install {err.name}") from None
+    return getattr(module, name)
 
 
 __all__ = [

@@ -296,9 +296,13 @@ class Value:
         """
         terms = list(terms)
         inputs = [t for t in terms if isinstance(t, Value)]
-        numbers = [_number(t, "Value.sum needs Values or numbers") for t in terms if not isinstance(t, Value)]
-        total = math.fsum([v.data for v in inputs] + numbers)
-        return _node_n(SUM, total, inputs, [1.0] * len(inputs), math.fsum(numbers))
+        numbers = [t.data if isinstance(t, Value) else _number(t, "Value.sum needs Values or numbers") for t in terms]
+        total = math.fsum(numbers)
+        if len(inputs) == len(terms):
+            const = 0.0
+        else:  # the numbers among the terms, folded in
+            const = math.fsum([x for t, x in zip(terms, numbers) if not isinstance(t, Value)])
+        return _node_n(SUM, total, inputs, [1.0] * len(inputs), const)
 
     @staticmethod
     def dot(weights: Iterable[Value], xs: Iterable[object], bias: Value | None = None) -> Value:
@@ -312,18 +316,22 @@ class Value:
         ws, x_items = list(weights), list(xs)
         if len(ws) != len(x_items):
             raise ValueError(f"Value.dot: {len(ws)} weights but {len(x_items)} inputs")
-        x_numbers = [x.data if isinstance(x, Value) else _number(x, _DOT_NEEDS) for x in x_items]
-        x_values = [x for x in x_items if isinstance(x, Value)]  # in the graph: ∂/∂x_i = w_i
-        inputs, local_grads = ws + x_values, x_numbers + [w.data for w, x in zip(ws, x_items) if isinstance(x, Value)]
+        x_numbers, x_values, x_grads, total = [], [], [], 0.0  # x_i in the graph: ∂/∂x_i = w_i
+        for w, x in zip(ws, x_items):
+            if isinstance(x, Value):
+                x_values.append(x)
+                x_grads.append(w.data)
+                number = x.data
+            else:
+                number = _number(x, _DOT_NEEDS)
+            x_numbers.append(number)
+            total += w.data * number
         if len(x_values) in (0, len(ws)):  # all numbers or all Values: an operation shared by every neuron
             op = (DOT_C, DOT_C_B, DOT, DOT_B)[2 * (len(x_values) > 0) + (bias is not None)]
         else:
-            op = DotOp(
-                "Σw·x+b" if bias is not None else "Σw·x", tuple(isinstance(x, Value) for x in x_items), bias is not None
-            )
-        total = 0.0
-        for w, x in zip(ws, x_numbers):
-            total += w.data * x
+            with_b = bias is not None
+            op = DotOp("Σw·x+b" if with_b else "Σw·x", tuple(isinstance(x, Value) for x in x_items), with_b)
+        inputs, local_grads = ws + x_values, x_numbers + x_grads  # ∂/∂w_i = x_i
         if bias is not None:
             inputs.append(bias)
             local_grads.append(1.0)
