@@ -19,6 +19,7 @@ import inspect
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from numbers import Real
+from typing import Final
 
 
 class Op:
@@ -77,25 +78,25 @@ class Op:
 
 
 # The built-in operations, one row each: name, forward, ∂out/∂a (and ∂out/∂b), as formulas.
-ADD = Op("+", "{a} + {b}", ("1", "1"))
-ADD_C = Op("+", "{a} + {c}", ("1",))
-SUB = Op("−", "{a} − {b}", ("1", "−1"))
-SUB_C = Op("−", "{a} − {c}", ("1",))
-C_SUB = Op("−", "{c} − {a}", ("−1",))
-MUL = Op("*", "{a} · {b}", ("{b}", "{a}"))
-MUL_C = Op("*", "{a} · {c}", ("{c}",))
-DIV = Op("/", "{a} / {b}", ("1/{b}", "−{a}/{b}²"))
-DIV_C = Op("/", "{a} / {c}", ("1/{c}",))
-C_DIV = Op("/", "{c} / {a}", ("−{c}/{a}²",))
-NEG = Op("neg", "−{a}", ("−1",))
-SQUARE = Op("**2", "{a}²", ("2·{a}",))
-POW = Op("**{c}", "{a}^{c}", ("{c}·{a}^({c} − 1)",))
-EXP = Op("exp", "exp({a})", ("exp({a})",), computed=("{out}",))
-LOG = Op("log", "log({a})", ("1/{a}",))
-SQRT = Op("sqrt", "√{a}", ("1/(2·√{a})",), computed=("1/(2·{out})",))
-TANH = Op("tanh", "tanh({a})", ("1 − tanh²({a})",), computed=("1 − {out}²",))
-SIGMOID = Op("σ", "σ({a})", ("σ({a})·(1 − σ({a}))",), computed=("{out}·(1 − {out})",))
-RELU = Op("relu", "relu({a})", ("1 if {a} > 0 else 0",))
+ADD: Final = Op("+", "{a} + {b}", ("1", "1"))
+ADD_C: Final = Op("+", "{a} + {c}", ("1",))
+SUB: Final = Op("−", "{a} − {b}", ("1", "−1"))
+SUB_C: Final = Op("−", "{a} − {c}", ("1",))
+C_SUB: Final = Op("−", "{c} − {a}", ("−1",))
+MUL: Final = Op("*", "{a} · {b}", ("{b}", "{a}"))
+MUL_C: Final = Op("*", "{a} · {c}", ("{c}",))
+DIV: Final = Op("/", "{a} / {b}", ("1/{b}", "−{a}/{b}²"))
+DIV_C: Final = Op("/", "{a} / {c}", ("1/{c}",))
+C_DIV: Final = Op("/", "{c} / {a}", ("−{c}/{a}²",))
+NEG: Final = Op("neg", "−{a}", ("−1",))
+SQUARE: Final = Op("**2", "{a}²", ("2·{a}",))
+POW: Final = Op("**{c}", "{a}^{c}", ("{c}·{a}^({c} − 1)",))
+EXP: Final = Op("exp", "exp({a})", ("exp({a})",), computed=("{out}",))
+LOG: Final = Op("log", "log({a})", ("1/{a}",))
+SQRT: Final = Op("sqrt", "√{a}", ("1/(2·√{a})",), computed=("1/(2·{out})",))
+TANH: Final = Op("tanh", "tanh({a})", ("1 − tanh²({a})",), computed=("1 − {out}²",))
+SIGMOID: Final = Op("σ", "σ({a})", ("σ({a})·(1 − σ({a}))",), computed=("{out}·(1 − {out})",))
+RELU: Final = Op("relu", "relu({a})", ("1 if {a} > 0 else 0",))
 
 
 class Value:
@@ -323,7 +324,7 @@ class Value:
                 x_grads.append(w.data)
                 number = x.data
             else:
-                number = _number(x, _DOT_NEEDS)
+                number = _number(x, "Value.dot needs Values or numbers")
             x_numbers.append(number)
             total += w.data * number
         if len(x_values) in (0, len(ws)):  # all numbers or all Values: an operation shared by every neuron
@@ -343,32 +344,31 @@ class Value:
         """Add ∂self/∂node to `node.grad` for every node this Value depends on, exactly again on each call
         (gradients accumulate, as in PyTorch; `zero_grad` resets). Raises FloatingPointError, before any
         `grad` changes, if the graph holds NaN or ±inf."""
-        with gc_paused():  # the graph holds no reference cycles: the collector has nothing to find
-            order = topological_order(self)  # (which also sets each node's _pass_grad to 0.0 for this pass)
-            # This pass sums ∂self/∂v in v._pass_grad, apart from v.grad: so a second backward() adds
-            # exactly the same again, and a NaN found below leaves every grad as it was.
-            self._pass_grad = 1.0
-            bad = None  # the earliest node (inputs first) whose value or gradient is NaN or ±inf
-            for v in reversed(order):  # every use of v comes after v in `order`: its gradient is complete
-                g = v._pass_grad
-                # the chain rule along each edge into v: input._pass_grad += ∂v/∂input * g
-                if v.input1 is not None:
-                    v.input1._pass_grad += v.local_grad1 * g
-                    if v.input2 is not None:
-                        v.input2._pass_grad += v.local_grad2 * g
-                else:
-                    for u, local_grad in zip(v.inputs_n, v.local_grads_n):
-                        u._pass_grad += local_grad * g
-                if math.isinf(v.data) or math.isnan(v.data) or math.isinf(g) or math.isnan(g):
-                    bad = v  # the loop runs outputs first: the last one found is the earliest
-            if bad is not None:
-                raise FloatingPointError(
-                    f"non-finite number in the graph at node {bad.label or bad._op or 'leaf'!r} (data={bad.data!r}, "
-                    f"gradient this pass={bad._pass_grad!r}); rescale the inputs or lower the learning rate"
-                )
-            for v in order:
-                v.grad += v._pass_grad
-                v._reached = True
+        order = topological_order(self)  # (which also sets each node's _pass_grad to 0.0 for this pass)
+        # This pass sums ∂self/∂v in v._pass_grad, apart from v.grad: so a second backward() adds
+        # exactly the same again, and a NaN found below leaves every grad as it was.
+        self._pass_grad = 1.0
+        bad = None  # the earliest node (inputs first) whose value or gradient is NaN or ±inf
+        for v in reversed(order):  # every use of v comes after v in `order`: its gradient is complete
+            g = v._pass_grad
+            # the chain rule along each edge into v: input._pass_grad += ∂v/∂input * g
+            if v.input1 is not None:
+                v.input1._pass_grad += v.local_grad1 * g
+                if v.input2 is not None:
+                    v.input2._pass_grad += v.local_grad2 * g
+            else:
+                for u, local_grad in zip(v.inputs_n, v.local_grads_n):
+                    u._pass_grad += local_grad * g
+            if math.isinf(v.data) or math.isnan(v.data) or math.isinf(g) or math.isnan(g):
+                bad = v  # the loop runs outputs first: the last one found is the earliest
+        if bad is not None:
+            raise FloatingPointError(
+                f"non-finite number in the graph at node {bad.label or bad._op or 'leaf'!r} (data={bad.data!r}, "
+                f"gradient this pass={bad._pass_grad!r}); rescale the inputs or lower the learning rate"
+            )
+        for v in order:
+            v.grad += v._pass_grad
+            v._reached = True
 
 
 def _node(op: Op, data: float, input1: Value, local_grad1: float, input2: Value | None = None,
@@ -477,11 +477,11 @@ def _plus(terms: list[str]) -> str:
     return " + ".join(terms if len(terms) <= 8 else [*terms[:3], "…", terms[-1]])
 
 
-SUM = SumOp("Σ", "Σ_i a_i", ("1",))
-DOT = DotOp("Σw·x", x_values=True, bias=False)
-DOT_B = DotOp("Σw·x+b", x_values=True, bias=True)
-DOT_C = DotOp("Σw·x", x_values=False, bias=False)  # the x_i are numbers
-DOT_C_B = DotOp("Σw·x+b", x_values=False, bias=True)
+SUM: Final = SumOp("Σ", "Σ_i a_i", ("1",))
+DOT: Final = DotOp("Σw·x", x_values=True, bias=False)
+DOT_B: Final = DotOp("Σw·x+b", x_values=True, bias=True)
+DOT_C: Final = DotOp("Σw·x", x_values=False, bias=False)  # the x_i are numbers
+DOT_C_B: Final = DotOp("Σw·x+b", x_values=False, bias=True)
 
 
 # ---- your own operations
@@ -549,9 +549,6 @@ def operation(
         return apply
 
     return define
-
-
-_DOT_NEEDS = "Value.dot needs Values or numbers"
 
 
 def _leaf_number(x: object) -> float:
