@@ -133,8 +133,8 @@ def limits() -> str:
 def duration(seconds: float) -> str:
     """A duration for a person: '40 s', '3 min', '2.5 h', '71 years'.
 
-    >>> duration(40.2), duration(300), duration(9000), duration(3e9)
-    ('40 s', '5 min', '2.5 h', '95 years')
+    >>> duration(40.2), duration(300), duration(9000), duration(3e9), duration(3e15)
+    ('40 s', '5 min', '2.5 h', '95 years', '9.5e+07 years')
     """
     for unit, length in (("years", 365.25 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
         if seconds >= 2 * length or (unit == "min" and seconds >= 100):
@@ -143,7 +143,7 @@ def duration(seconds: float) -> str:
 
 
 def _number(x: float) -> str:
-    return f"{x:.0f}" if x >= 10 else f"{x:.2g}"
+    return f"{x:.1e}" if x >= 1e5 else f"{x:.0f}" if x >= 10 else f"{x:.2g}"
 
 
 def size(n_bytes: float) -> str:

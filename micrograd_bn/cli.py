@@ -104,9 +104,12 @@ def _momentum(text: str) -> float | None:
     if text.lower() == "none":
         return None  # cumulative average: the paper's Alg. 2 population statistics
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or None, got {text!r}") from None
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or None, got {text!r}")
+    return value
 
 
 def _need_batch_statistics(args: argparse.Namespace, per_batch: int = 1) -> None:
@@ -119,18 +122,22 @@ def _need_batch_statistics(args: argparse.Namespace, per_batch: int = 1) -> None
         )
 
 
-def _fit_batch(args: argparse.Namespace, cost_of: Callable[[int], budget.Cost], why: str = "") -> None:
-    """Refuse a --batch whose work `cost_of(batch)` would not fit this machine, naming the largest that would;
-    work that fits but is long says first, on stderr, how long it will take."""
+def _fit_batch(args: argparse.Namespace, cost_of: Callable[[int, int], budget.Cost], why: str = "") -> None:
+    """Refuse --batch and --features whose work `cost_of(batch, features)` would not fit this machine, naming
+    the largest --batch that would (or --features, with --batch 2); work that fits but is long says first,
+    on stderr, how long it will take."""
     try:
-        cost = budget.check(cost_of, args.batch)
+        cost = budget.check(lambda batch: cost_of(batch, args.features), args.batch)
     except budget.Refused as refused:
         spatial = "x".join(map(str, args.spatial)) if getattr(args, "spatial", None) else ""
         given = f"--batch {args.batch} --features {args.features}" + (f" --spatial {spatial}" if spatial else "")
+        features = budget.largest(lambda c: budget.fits(cost_of(2, c)), args.features)
         fix = (
             f"use --batch {refused.largest} or less"
             if refused.largest >= 2
-            else "use fewer --features" + (" or a smaller --spatial" if spatial else "")
+            else f"use --features {features} or less with --batch 2"
+            if features >= 1
+            else "use a smaller --spatial"
         )
         raise ValueError(f"{given} would take {refused.cost}{why}, more than {budget.limits()}; {fix}") from None
     if cost.seconds > budget.SAY_AFTER:
@@ -142,10 +149,9 @@ def _compare(args: argparse.Namespace) -> int:
 
     h, w = args.spatial or (1, 1)
     _need_batch_statistics(args, h * w)
-    per_batch = args.features * h * w
     _fit_batch(
         args,
-        lambda batch: budget.compare_cost(batch * per_batch),
+        lambda batch, features: budget.compare_cost(batch * features * h * w),
         " (its finite differences grow with the square of N·C·H·W)",
     )
     result = compare(args.batch, args.features, args.seed, args.eps, args.momentum, spatial=args.spatial)
@@ -206,19 +212,19 @@ def _graph(args: argparse.Namespace) -> int:
         _check_folder(Path(args.frames), f"--frames {args.frames}", may_create=True)
     _need_batch_statistics(args)
 
-    def cost_of(batch: int) -> budget.Cost:  # one layout for --out, three for --html, one a step (+2) for --frames
-        nodes, values = graph_size(batch, args.features)
+    def cost_of(batch: int, features: int) -> budget.Cost:  # layouts: 1 for --out, 3 for --html, 1 a step for --frames
+        nodes, values = graph_size(batch, features)
         renders = 1 + 3 * bool(args.html) + (values + 2) * bool(args.frames)
-        return budget.graph_cost(batch * args.features, nodes, renders)
+        return budget.graph_cost(batch * features, nodes, renders)
 
     nodes, values = graph_size(args.batch, args.features)
     if nodes > args.max_nodes:  # refused before any Value is made: the remedy in this command's options
         within = budget.largest(lambda batch: graph_size(batch, args.features)[0] <= args.max_nodes, args.batch)
-        fixes = [f"pass --max-nodes {nodes}"] if budget.fits(cost_of(args.batch)) else []  # only if it would fit
+        fixes = [f"pass --max-nodes {nodes}"] if budget.fits(cost_of(args.batch, args.features)) else []  # if it fits
         if within >= 2:
             fixes.append(f"use --batch {within} or less")
-        elif args.features > 1:
-            fixes.append("use fewer --features")
+        elif (features := budget.largest(lambda c: graph_size(2, c)[0] <= args.max_nodes, args.features)) >= 1:
+            fixes.append(f"use --features {features} or less with --batch 2")
         fixes = fixes or [f"pass --max-nodes {graph_size(2, 1)[0]} or more with --batch 2 --features 1"]
         raise ValueError(
             f"the graph would draw {nodes} nodes ({values} Values), more than --max-nodes {args.max_nodes}; "
@@ -269,7 +275,7 @@ def _trace(args: argparse.Namespace) -> int:
     from .trace import backward_steps, format_steps
 
     _need_batch_statistics(args)
-    _fit_batch(args, lambda batch: budget.trace_cost(batch * args.features))
+    _fit_batch(args, lambda batch, features: budget.trace_cost(batch * features))
     loss, _, x, dy = _batchnorm_loss(args.batch, args.features, args.seed)
 
     def rows(batch: list[list[float]]) -> str:
