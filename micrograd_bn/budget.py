@@ -9,12 +9,15 @@ limit). The Python API sets no such limit: `draw()`'s node budget is its only on
 
 Measured with the Python engine on a 2-core Xeon shared with other jobs (Python 3.11;
 wall time, and peak RSS of a fresh process from `resource.getrusage`):
-- compare: 1600 → 6400 entries took 0.58 → 7.4 s (its finite differences evaluate ℓ
-  over every entry once per entry: ≈ 1.8e-7 s × entries²) and grew by 7 → 19 MB (≈ 2.5 kB an entry);
+- compare: 1600 → 6400 entries took 0.58 → 7.4 s, and 9000 entries 27 s in a busier minute
+  (its finite differences evaluate ℓ over every entry once per entry: 1.8e-7 to 3.3e-7 s ×
+  entries²); memory grew by 7 → 19 MB (≈ 2.5 kB an entry);
 - graph's Values and backward steps: 62 µs and 5.7 kB an entry (10⁵ entries: 6.2 s, 567 MB);
-- trace (graph, steps and the table): 140 µs and 14 kB an entry (10⁵ entries: 14 s, 1.4 GB);
-- Graphviz's dot, SVG: 1100 nodes 0.14 s, 2874 nodes 0.81 s, 5690 nodes 3.0 s (≈ 9.3e-8 s × nodes²), 151 MB.
-The rates below round these up, since the machine is shared.
+- trace (graph, steps and the table): 140 µs and 14 kB an entry (10⁵ entries: 14 s, 1.4 GB;
+  32663 entries under `ulimit -v 1048576`: 6 s, 502 MB peak);
+- Graphviz's dot alone, SVG: 1100 nodes 0.14 s, 2874 nodes 0.81 s, 5690 nodes 3.0 s (≈ 9.3e-8 s × nodes²),
+  151 MB; `graph --frames` at 1116 nodes: 0.31 s a frame (draw() itself adds ≈ 150 µs a node);
+  `graph --batch 400 --max-nodes 5000` (4416 nodes): 3.8 s, and 18.7 s with `--html` (≈ 5 layouts more).
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ SAY_AFTER = 10.0  # seconds: longer work says first how long it will take
 MEMORY_SHARE = 0.5  # of the memory available now: the rest is left to the machine's other work
 
 # Rates (seconds and bytes), measured as the module docstring says, rounded up.
-COMPARE_S_PER_ENTRY_PAIR = 2.5e-7  # finite differences: ℓ over every entry, once per entry
+COMPARE_S_PER_ENTRY_PAIR = 3e-7  # finite differences: ℓ over every entry, once per entry
 COMPARE_S_PER_ENTRY, COMPARE_B_PER_ENTRY = 1e-4, 3_000
 GRAPH_S_PER_ENTRY, GRAPH_B_PER_ENTRY = 8e-5, 7_000
 TRACE_S_PER_ENTRY, TRACE_B_PER_ENTRY = 1.6e-4, 16_000
-DOT_S_PER_NODE_PAIR, DOT_B_PER_NODE = 1e-7, 30_000
+DOT_S_PER_LAYOUT, DOT_S_PER_NODE, DOT_S_PER_NODE_PAIR, DOT_B_PER_NODE = 0.05, 1.5e-4, 1.3e-7, 30_000
+HTML_LAYOUTS = 5  # what the step-through page costs, in layouts of its graph
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ def trace_cost(entries: int) -> Cost:
 
 def graph_cost(entries: int, nodes: int, renders: int) -> Cost:
     """`graph` on `entries` values: the graph and its steps, then `renders` Graphviz layouts of `nodes` nodes."""
-    dot = Cost(DOT_S_PER_NODE_PAIR * nodes**2, DOT_B_PER_NODE * nodes)  # one dot at a time: its memory once
+    seconds = DOT_S_PER_LAYOUT + DOT_S_PER_NODE * nodes + DOT_S_PER_NODE_PAIR * nodes**2
+    dot = Cost(seconds, DOT_B_PER_NODE * nodes)  # one dot at a time: its memory counts once
     return Cost(GRAPH_S_PER_ENTRY * entries + renders * dot.seconds, GRAPH_B_PER_ENTRY * entries + dot.bytes)
 
 

@@ -212,9 +212,9 @@ def _graph(args: argparse.Namespace) -> int:
         _check_folder(Path(args.frames), f"--frames {args.frames}", may_create=True)
     _need_batch_statistics(args)
 
-    def cost_of(batch: int, features: int) -> budget.Cost:  # layouts: 1 for --out, 3 for --html, 1 a step for --frames
+    def cost_of(batch: int, features: int) -> budget.Cost:  # Graphviz layouts: --out, --html, one a --frames step
         nodes, values = graph_size(batch, features)
-        renders = 1 + 3 * bool(args.html) + (values + 2) * bool(args.frames)
+        renders = 1 + budget.HTML_LAYOUTS * bool(args.html) + (values + 2) * bool(args.frames)
         return budget.graph_cost(batch * features, nodes, renders)
 
     nodes, values = graph_size(args.batch, args.features)
