@@ -358,7 +358,7 @@ def _quiet_on_broken_pipe(run: Callable[[], int], command: str) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print(f"\nmicrograd-bn {command}: interrupted (Ctrl-C); run it again to start over", file=sys.stderr)
+        print(f"micrograd-bn {command}: interrupted (Ctrl-C); run it again to start over", file=sys.stderr)
         return 130
 
 

@@ -281,7 +281,7 @@ def test_long_work_says_how_long_and_ctrl_c_stops_it_with_one_line(tmp_path):
     proc.send_signal(signal.SIGINT)
     rest = proc.stderr.read()
     assert proc.wait() == 130
-    assert rest.strip() == "micrograd-bn trace: interrupted (Ctrl-C); run it again to start over"
+    assert rest == "micrograd-bn trace: interrupted (Ctrl-C); run it again to start over\n"
 
 
 def test_grad_view_frames_are_written(tmp_path, capsys):
@@ -410,3 +410,21 @@ def test_tasks_sh_without_a_known_task_prints_one_usage_line(task):
     err = one_line(run.stderr)
     assert run.returncode == 2 and run.stdout == "" and "usage: bash tasks.sh main | test" in err
     assert "set -e" not in err and ("unknown task 'bogus'" in err) == bool(task)
+
+
+def test_ctrl_c_in_a_demo_is_one_line_and_130(tmp_path):
+    """Ctrl-C reaches the demo and `micrograd-bn demo` alike (one process group): one line, exit 130."""
+    import signal
+
+    (tmp_path / "probe.py").write_text("import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
+    code = (
+        f"import sys; from micrograd_bn import cli; cli.DEMOS_DIR = cli.Path({str(tmp_path)!r}); sys.exit(cli.main())"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "demo", "probe"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout.readline() == "ready\n"
+    os.killpg(proc.pid, signal.SIGINT)  # as the terminal sends it
+    assert proc.wait() == 130
+    assert proc.stderr.read() == "micrograd-bn demo probe: interrupted (Ctrl-C); run it again to start over\n"
