@@ -59,8 +59,9 @@ case "${1:-}" in
     run_tests compiled "$@" || status=1  # an engine that was not built fails here, at import
     exit "$status"
     ;;
-  *)
-    sed -n '2,10p' "$0"
+  *)  # one line, exit 2: no task, or one this script does not know
+    usage="usage: bash tasks.sh main | test [PYTEST ARGS] (main: set up, draw BatchNorm's graph, compare; test: set up, run the tests)"
+    if [ -n "${1:-}" ]; then echo "tasks.sh: unknown task '$1'; $usage" >&2; else echo "$usage" >&2; fi
     exit 2
     ;;
 esac

@@ -5,7 +5,9 @@
 The two files are paired by jupytext (the notebook's metadata says `ipynb,py:percent`): edit
 tour.py, then run this. The cells run in a fresh `python3` kernel (ipykernel, from the
 environment running this script) with a temporary folder as the working directory, so the
-notebook writes nothing beside itself. tests/test_tour.py uses the same two functions.
+notebook writes nothing beside itself. Nothing in it changes from run to run (no object
+addresses, no kernel log lines), so with nothing edited the file is rewritten byte for byte.
+tests/test_tour.py uses the same functions.
 """
 
 from __future__ import annotations
@@ -41,20 +43,29 @@ def notebook(source: Path = TOUR) -> nbformat.NotebookNode:
 def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 120) -> nbformat.NotebookNode:
     """Run every cell in a fresh python3 kernel whose working directory is `cwd`; returns `nb` with outputs."""
     client = nbclient.NotebookClient(
-        nb, kernel_name="python3", timeout=timeout, record_timing=False, resources={"metadata": {"path": str(cwd)}}
+        nb,
+        kernel_name="python3",
+        timeout=timeout,
+        record_timing=False,
+        resources={"metadata": {"path": str(cwd)}},
+        extra_arguments=["--log-level=ERROR"],  # not the kernel's "running over TCP without encryption" warning
     )
     nb = client.execute()
-    for cell in nb.cells:  # a graph's text twin, <graphviz.graphs.Digraph at 0x7f…>, changes every run
+    for cell in nb.cells:  # a picture's or page's text twin, <graphviz.graphs.Digraph at 0x7f…>, changes every run
         for output in cell.get("outputs", []):
-            if "image/svg+xml" in output.get("data", {}):
+            if {"image/svg+xml", "text/html"} & set(output.get("data", {})):
                 output["data"].pop("text/plain", None)
     return nb
 
 
-def main() -> int:
+def executed_text(source: Path = TOUR) -> str:
+    """The notebook file's text for `source`, run in a fresh kernel in an empty temporary folder."""
     with tempfile.TemporaryDirectory() as tmp:
-        nb = execute(notebook(), Path(tmp))
-    nbformat.write(nb, NOTEBOOK)
+        return nbformat.writes(execute(notebook(source), Path(tmp))) + "\n"
+
+
+def main() -> int:
+    NOTEBOOK.write_text(executed_text(), encoding="utf-8")
     print(f"wrote {NOTEBOOK}")
     return 0
 

@@ -5,6 +5,8 @@ The engine is chosen once, at import, by the environment variable MICROGRAD_BN_E
 - `compiled`: the same engine.py compiled by mypyc at install time (`micrograd_bn._engine_compiled`);
 - `auto`: compiled if it was built, else python (what the demos and benchmarks use).
 `ENGINE` says which one runs. Every other module imports `micrograd_bn.engine` and gets that one.
+A choice that cannot be honoured is an ImportError; under the command line (`micrograd-bn`, or
+`python -m micrograd_bn.cli`) it is one line on stderr and exit status 2 instead of a traceback.
 """
 # ruff: noqa: E402 - the engine is chosen before the modules that import it
 
@@ -14,6 +16,7 @@ import sys as _sys
 from importlib.util import find_spec as _find_spec
 from pathlib import Path as _Path
 from types import ModuleType as _ModuleType
+from typing import NoReturn as _NoReturn
 
 
 def _compiled_engine() -> _ModuleType:
@@ -28,19 +31,28 @@ def _compiled_engine() -> _ModuleType:
     return _engine_compiled
 
 
+def _refuse(message: str) -> _NoReturn:
+    """ImportError(message); for the command line, the message as one line and exit status 2."""
+    argv0 = (getattr(_sys, "argv", None) or [""])[0]
+    if _os.path.basename(argv0) == "micrograd-bn" or argv0 == "-m":  # "-m": runpy is importing micrograd_bn.cli
+        print(f"micrograd-bn: {message}", file=_sys.stderr)
+        raise SystemExit(2)
+    raise ImportError(message)
+
+
 ENGINE = _os.environ.get("MICROGRAD_BN_ENGINE", "python")
 if ENGINE not in ("python", "compiled", "auto"):
-    raise ImportError(f"MICROGRAD_BN_ENGINE must be python, compiled or auto, not {ENGINE!r}")
+    _refuse(f"MICROGRAD_BN_ENGINE must be python, compiled or auto, not {ENGINE!r}; set one of them, or unset it")
 if ENGINE != "python":
     try:
         engine = _compiled_engine()
     except ImportError as error:
         if ENGINE == "compiled":
-            raise ImportError(
+            _refuse(
                 f"MICROGRAD_BN_ENGINE=compiled, but the compiled engine cannot be used ({error}); build it with "
                 "`pip install -e .` where gcc and the Python headers exist (`bash tasks.sh test` installs them), "
                 "or unset MICROGRAD_BN_ENGINE for the Python engine"
-            ) from None
+            )
         ENGINE = "python"
     else:
         _sys.modules[__name__ + ".engine"] = engine  # `from .engine import Value` now gets the compiled one

@@ -4,11 +4,16 @@ micrograd-bn compare --batch 8 --features 3 --seed 0   autodiff vs the paper's e
 micrograd-bn graph --out batchnorm.svg                  render BatchNorm's graph
 micrograd-bn trace                                      step through a backward pass
 micrograd-bn demo NAME                                  run one of the paper's demos
+
+Every error is one line on stderr, in the command line's words (its options), and every
+exit code means one thing (`EXIT_CODES`). Sizes are checked before any work starts
+(`budget.py`): what would not fit this machine is refused, with the largest size that would.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import math
 import os
 import random
@@ -17,6 +22,9 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
+
+from . import ENGINE, __version__, budget
 
 HERE = Path(__file__).resolve().parent
 # The demos: installed with the package as micrograd_bn/demos/ (pip install .), or the top-level
@@ -24,6 +32,22 @@ HERE = Path(__file__).resolve().parent
 DEMOS_DIR = HERE / "demos" if (HERE / "demos").is_dir() else HERE.parent / "demos"
 IMAGE_FORMATS = ("svg", "png", "pdf")
 LOSS = "Σ y·dy"  # ℓ's operation, as the paper writes the probe ℓ = Σ_i y_i·dy_i
+MAX_DIGITS = 17  # a float64 has no more significant digits
+MAX_EPS = 1.0  # the largest ε compare's finite differences resolve on its random batches (σ²_B ≈ 1)
+MAX_ATTEMPT_BYTES = 1_000_000  # a derivation is a few kB: a larger file is not one
+EXIT_CODES = (
+    "exit status: 0 ok; 1 a check failed (a tolerance in compare, a wrong or unfinished quantity in check); "
+    "2 bad usage or input (one line on stderr says what and how to fix it); 130 interrupted (Ctrl-C). "
+    "A closed pipe (micrograd-bn trace | head) ends quietly, with 0."
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with every usage error on one line: the message, then this (sub)command's usage."""
+
+    def error(self, message: str) -> NoReturn:
+        usage = " ".join(self.format_usage().split()).removeprefix("usage: ").replace(" [-h]", "")
+        self.exit(2, f"{self.prog}: {message} (usage: {usage}; more: {self.prog} --help)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -44,6 +68,13 @@ def _int_at_least(text: str, low: int, what: str) -> int:
     return value
 
 
+def _digits(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_DIGITS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_DIGITS} (all a float64 has), got {text!r}")
+    return value
+
+
 def _eps(text: str) -> float:
     try:
         value = float(text)
@@ -51,6 +82,11 @@ def _eps(text: str) -> float:
         value = math.nan
     if not (value >= 0 and math.isfinite(value)):  # checked here, before NumPy warns about √ of a negative
         raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0 (ε in √(σ²_B + ε)), got {text!r}")
+    if value > MAX_EPS:  # ε swamps σ²_B: ℓ barely moves, and finite differences see only rounding
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_EPS:g}, got {text!r}: a larger ε swamps σ²_B (≈ 1 here) and finite "
+            "differences cannot resolve ∂ℓ/∂σ²_B; ε is a small constant (default 1e-5)"
+        )
     return value
 
 
@@ -68,20 +104,56 @@ def _momentum(text: str) -> float | None:
     if text.lower() == "none":
         return None  # cumulative average: the paper's Alg. 2 population statistics
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or None, got {text!r}") from None
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or None, got {text!r}")
+    return value
+
+
+def _need_batch_statistics(args: argparse.Namespace, per_batch: int = 1) -> None:
+    """Refuse what BatchNorm would refuse (one value per feature), said with this command's options."""
+    if args.batch * per_batch < 2:
+        more = " (or a larger --spatial)" if per_batch > 1 or getattr(args, "spatial", None) else ""
+        raise ValueError(
+            f"expected more than 1 value per channel for batch statistics, got {args.batch * per_batch}; "
+            f"use --batch 2 or more{more}"
+        )
+
+
+def _fit_batch(args: argparse.Namespace, cost_of: Callable[[int, int], budget.Cost], why: str = "") -> None:
+    """Refuse --batch and --features whose work `cost_of(batch, features)` would not fit this machine, naming
+    the largest --batch that would (or --features, with --batch 2); work that fits but is long says first,
+    on stderr, how long it will take."""
+    try:
+        cost = budget.check(lambda batch: cost_of(batch, args.features), args.batch)
+    except budget.Refused as refused:
+        spatial = "x".join(map(str, args.spatial)) if getattr(args, "spatial", None) else ""
+        given = f"--batch {args.batch} --features {args.features}" + (f" --spatial {spatial}" if spatial else "")
+        features = budget.largest(lambda c: budget.fits(cost_of(2, c)), args.features)
+        fix = (
+            f"use --batch {refused.largest} or less"
+            if refused.largest >= 2
+            else f"use --features {features} or less with --batch 2"
+            if features >= 1
+            else "use a smaller --spatial"
+        )
+        raise ValueError(f"{given} would take {refused.cost}{why}, more than {budget.limits()}; {fix}") from None
+    if cost.seconds > budget.SAY_AFTER:
+        print(f"micrograd-bn {args.command}: this will take {cost}; Ctrl-C stops it", file=sys.stderr)
 
 
 def _compare(args: argparse.Namespace) -> int:
     from .compare import compare, format_table
 
     h, w = args.spatial or (1, 1)
-    if args.batch * h * w < 2:  # what BatchNorm would refuse, said with this command's options
-        raise ValueError(
-            f"expected more than 1 value per channel for batch statistics, got {args.batch * h * w}; "
-            "use --batch 2 or more (or a larger --spatial)"
-        )
+    _need_batch_statistics(args, h * w)
+    _fit_batch(
+        args,
+        lambda batch, features: budget.compare_cost(batch * features * h * w),
+        " (its finite differences grow with the square of N·C·H·W)",
+    )
     result = compare(args.batch, args.features, args.seed, args.eps, args.momentum, spatial=args.spatial)
     print(format_table(result))
     return 0 if result.ok else 1
@@ -105,8 +177,30 @@ def _batchnorm_loss(batch: int, features: int, seed: int):
     return loss, layer, x, dy
 
 
+def graph_size(batch: int, features: int) -> tuple[int, int]:
+    """(nodes `draw` makes, Values) for `_batchnorm_loss(batch, features)`, without building it.
+
+    Both grow as a + C·(b + d·N); a, b, d are read off three tiny graphs drawn for real.
+    """
+    (n21, v21), (n31, v31), (n22, v22) = (_drawn_size(*shape) for shape in ((2, 1), (3, 1), (2, 2)))
+    return (
+        n21 + (features - 1) * (n22 - n21) + features * (batch - 2) * (n31 - n21),
+        v21 + (features - 1) * (v22 - v21) + features * (batch - 2) * (v31 - v21),
+    )
+
+
+def _drawn_size(batch: int, features: int) -> tuple[int, int]:
+    from .drawing import GraphTooLarge, draw
+
+    try:
+        draw(_batchnorm_loss(batch, features, 0)[0], max_nodes=0)
+    except GraphTooLarge as err:  # the count, before Graphviz would run
+        return err.count, err.values
+    raise AssertionError("draw() drew a graph over max_nodes=0")
+
+
 def _graph(args: argparse.Namespace) -> int:
-    from .drawing import GraphTooLarge, draw, render
+    from .drawing import draw, render
     from .page import write_html
     from .trace import backward_steps, write_frames
 
@@ -116,16 +210,31 @@ def _graph(args: argparse.Namespace) -> int:
             _check_folder(Path(path).parent, f"{option} {path}")
     if args.frames:
         _check_folder(Path(args.frames), f"--frames {args.frames}", may_create=True)
+    _need_batch_statistics(args)
+
+    def cost_of(batch: int, features: int) -> budget.Cost:  # Graphviz layouts: --out, --html, one a --frames step
+        nodes, values = graph_size(batch, features)
+        renders = 1 + budget.HTML_LAYOUTS * bool(args.html) + (values + 2) * bool(args.frames)
+        return budget.graph_cost(batch * features, nodes, renders)
+
+    nodes, values = graph_size(args.batch, args.features)
+    if nodes > args.max_nodes:  # refused before any Value is made: the remedy in this command's options
+        within = budget.largest(lambda batch: graph_size(batch, args.features)[0] <= args.max_nodes, args.batch)
+        fixes = [f"pass --max-nodes {nodes}"] if budget.fits(cost_of(args.batch, args.features)) else []  # if it fits
+        if within >= 2:
+            fixes.append(f"use --batch {within} or less")
+        elif (features := budget.largest(lambda c: graph_size(2, c)[0] <= args.max_nodes, args.features)) >= 1:
+            fixes.append(f"use --features {features} or less with --batch 2")
+        fixes = fixes or [f"pass --max-nodes {graph_size(2, 1)[0]} or more with --batch 2 --features 1"]
+        raise ValueError(
+            f"the graph would draw {nodes} nodes ({values} Values), more than --max-nodes {args.max_nodes}; "
+            + ", or ".join(fixes)
+        )
+    _fit_batch(args, cost_of, " (Graphviz's layout grows with the square of the nodes)")
     loss, layer, _, _ = _batchnorm_loss(args.batch, args.features, args.seed)
     steps = list(backward_steps(loss))  # the same gradients as loss.backward(), kept for --frames/--html
     options = {"groups": layer.graph_groups(), "max_nodes": args.max_nodes, "digits": args.digits}
-    try:
-        graph = draw(loss, grad_view=args.grad_view, **options)
-    except GraphTooLarge as err:  # one BatchNorm layer: nothing to collapse, so the remedy is the option
-        raise ValueError(
-            f"the graph would draw {err.count} nodes ({err.values} Values), more than --max-nodes {err.max_nodes}; "
-            f"pass --max-nodes {err.count}, or a smaller --batch or --features"
-        ) from None
+    graph = draw(loss, grad_view=args.grad_view, **options)
     print(f"wrote {render(graph, args.out, fmt)}")
     if args.html:
         print(f"wrote {write_html(steps, args.html, **options)}")
@@ -154,7 +263,7 @@ def _check_folder(folder: Path, what: str, may_create: bool = False) -> None:
     while may_create and not where.exists():
         where = where.parent
     if not where.exists():
-        raise ValueError(f"cannot write {what}: the folder {folder} does not exist")
+        raise ValueError(f"cannot write {what}: the folder {folder} does not exist; create it first, or choose another")
     if not where.is_dir():
         raise ValueError(f"cannot write {what}: {where} is not a folder")
     if not os.access(where, os.W_OK):
@@ -165,6 +274,8 @@ def _trace(args: argparse.Namespace) -> int:
     from .drawing import format_number
     from .trace import backward_steps, format_steps
 
+    _need_batch_statistics(args)
+    _fit_batch(args, lambda batch, features: budget.trace_cost(batch * features))
     loss, _, x, dy = _batchnorm_loss(args.batch, args.features, args.seed)
 
     def rows(batch: list[list[float]]) -> str:
@@ -182,22 +293,45 @@ def _demo(args: argparse.Namespace) -> int:
     """Run demos/NAME.py in a fresh interpreter, as `python demos/NAME.py ARGS` would: its output
     passes straight through, its exit code is returned. The engine is `auto` unless the
     environment says otherwise (MICROGRAD_BN_ENGINE)."""
-    names = sorted(p.stem for p in DEMOS_DIR.glob("*.py") if not p.stem.startswith("_"))
+    names = demo_names()
+    if not args.name:  # what there is to run, on stdout
+        print("the demos (run one: micrograd-bn demo NAME; its options: micrograd-bn demo NAME --help):")
+        for name, about in names.items():
+            print(f"  {name:<{max(map(len, names))}}  {about}")
+        return 0
     if args.name not in names:
         where = f"in {DEMOS_DIR}" if DEMOS_DIR.is_dir() else f"({DEMOS_DIR} is missing: reinstall micrograd_bn)"
-        asked = f"no demo {args.name!r} {where}" if args.name else "name a demo"
-        print(f"micrograd-bn demo: {asked}; choose one of: {', '.join(names)}", file=sys.stderr)
-        return 2
-    env = {**os.environ, "MICROGRAD_BN_ENGINE": os.environ.get("MICROGRAD_BN_ENGINE", "auto")}
+        raise ValueError(f"no demo {args.name!r} {where}; choose one of: {', '.join(names)}")
+    env = {
+        **os.environ,
+        "MICROGRAD_BN_ENGINE": os.environ.get("MICROGRAD_BN_ENGINE", "auto"),
+        "MICROGRAD_BN_PROG": f"micrograd-bn demo {args.name}",  # for the demo's usage line
+    }
     script = [str(DEMOS_DIR / f"{args.name}.py"), *args.demo_args]
-    return subprocess.run([sys.executable, "-c", _RUN_SCRIPT, *script], env=env).returncode
+    with subprocess.Popen([sys.executable, "-c", _RUN_SCRIPT, *script], env=env) as demo:
+        try:
+            return demo.wait()
+        except KeyboardInterrupt:  # the demo had Ctrl-C too: it says so, in one line, and exits 130
+            return demo.wait()
+
+
+def demo_names() -> dict[str, str]:
+    """{name: the first line of its docstring} of every demo, sorted by name."""
+    found = {}
+    for path in sorted(DEMOS_DIR.glob("*.py")):
+        if not path.stem.startswith("_"):
+            text = path.read_text(encoding="utf-8")  # its docstring, or a notebook's first heading (`# # Title`)
+            doc = ast.get_docstring(ast.parse(text)) or next((t for t in text.splitlines() if t.startswith("# # ")), "")
+            found[path.stem] = doc.removeprefix("# # ").strip().split("\n")[0]
+    return found
 
 
 _RUN_SCRIPT = "import sys; from micrograd_bn.cli import run_script; sys.exit(run_script(sys.argv[1:]))"
 
 
 def run_script(argv: list[str]) -> int:
-    """Run the script argv[0] with arguments argv[1:] as `python SCRIPT ARGS` does, quiet on a broken pipe."""
+    """Run the script argv[0] with arguments argv[1:] as `python SCRIPT ARGS` does, quiet on a broken pipe,
+    one line on Ctrl-C."""
     sys.argv = list(argv)
     sys.path.insert(0, str(Path(argv[0]).parent))  # as `python demos/NAME.py`: demos import their _common
 
@@ -205,14 +339,15 @@ def run_script(argv: list[str]) -> int:
         runpy.run_path(argv[0], run_name="__main__")
         return 0
 
-    return _quiet_on_broken_pipe(run)
+    return _quiet_on_broken_pipe(run, f"demo {Path(argv[0]).stem}")
 
 
-def _quiet_on_broken_pipe(run: Callable[[], int]) -> int:
-    """`run()`, ending quietly when the reader of stdout goes away (`micrograd-bn trace | head -1`).
+def _quiet_on_broken_pipe(run: Callable[[], int], command: str) -> int:
+    """`run()`, ending quietly with 0 when the reader of stdout goes away (`micrograd-bn trace | head -1`:
+    the reader has what it wanted), and with one line and 130 on Ctrl-C.
 
     As Python's documentation advises (signal module, "Note on SIGPIPE"): point stdout at devnull
-    so that the interpreter's last flush does not fail again, and exit 1.
+    so that the interpreter's last flush does not fail again.
     """
     try:
         try:
@@ -221,13 +356,37 @@ def _quiet_on_broken_pipe(run: Callable[[], int]) -> int:
             sys.stdout.flush()  # the last lines may still be buffered: a closed pipe shows up here
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return 0
+    except KeyboardInterrupt:
+        print(f"micrograd-bn {command}: interrupted (Ctrl-C); run it again to start over", file=sys.stderr)
+        return 130
+
+
+def _attempt_file(text: str, what: str, example: str) -> Path:
+    """A learner's file named as `check` can load it: a name, not a folder, ending in .py; else one line
+    with `example`, the command as it should be (`{}` where the file goes)."""
+    if not text.strip():
+        raise ValueError(f"{what} is {text!r}: name a Python file, e.g. {example.format('my_bn.py')}")
+    path = Path(text)
+    if path.is_dir():
+        raise ValueError(
+            f"{text} is a folder, not a .py file: name a file in it, e.g. {example.format(path / 'my_bn.py')}"
+        )
+    if path.suffix != ".py":
+        raise ValueError(
+            f"{what} {text} does not end in .py: `check` imports the file as Python; "
+            f"name it e.g. {path.stem or 'my_bn'}.py"
+        )
+    return path
 
 
 def _exercise(args: argparse.Namespace) -> int:
     from .exercise import write_exercise
 
-    path = write_exercise(args.out or f"{args.layer}_backward.py", args.layer, example=args.example)
+    example = "micrograd-bn exercise --out {}"
+    out = _attempt_file(args.out, "--out", example) if args.out is not None else Path(f"{args.layer}_backward.py")
+    _check_folder(out.parent, f"--out {out}")
+    path = write_exercise(out, args.layer, example=args.example)
     what = "an attempt with one classic mistake in it" if args.example else "replace each None  # TODO, in order"
     option = "" if args.layer == "batchnorm" else f" --layer {args.layer}"
     print(f"wrote {path}: {what}; then run: micrograd-bn check {path}{option}")
@@ -239,8 +398,16 @@ def _check(args: argparse.Namespace) -> int:
 
     from .check import CheckError, check_backward, load_attempt
 
+    path = _attempt_file(args.file, "FILE", "micrograd-bn check {}")
+    write_one = f"write one with: micrograd-bn exercise --out {path}"
+    if not path.parent.is_dir():
+        raise ValueError(f"{path}: the folder {path.parent} does not exist; check the path, or {write_one}")
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file; check the name, or {write_one}")
+    if path.stat().st_size > MAX_ATTEMPT_BYTES:  # the one size check takes: a derivation is a few kB
+        raise ValueError(f"{path} is {budget.size(path.stat().st_size)}, not a derivation of a few kB: check the name")
     try:
-        report = check_backward(load_attempt(args.file, args.layer), args.layer)
+        report = check_backward(load_attempt(path, args.layer), args.layer)
     except CheckError as err:  # the file, not the checker: one line, the traceback only when asked
         if args.verbose and err.__cause__ is not None:
             traceback.print_exception(type(err.__cause__), err.__cause__, err.__cause__.__traceback__)
@@ -252,63 +419,89 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _add_batch_options(p: argparse.ArgumentParser, batch: int, features: int, digits: bool = True) -> None:
-    p.add_argument("--batch", type=_positive_int, default=batch, help=f"batch size N (default {batch})")
-    p.add_argument("--features", type=_positive_int, default=features, help=f"features C (default {features})")
-    p.add_argument("--seed", type=_seed, default=0, help="random seed for the batch and dy (default 0)")
+    p.add_argument("--batch", type=_positive_int, default=batch, metavar="N", help=f"batch size N (default {batch})")
+    p.add_argument(
+        "--features", type=_positive_int, default=features, metavar="C", help=f"features C (default {features})"
+    )
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed for the batch and dy (default 0)")
     if digits:
-        p.add_argument("--digits", type=_positive_int, default=4, help="significant digits shown (default 4)")
+        p.add_argument(
+            "--digits",
+            type=_digits,
+            default=4,
+            metavar="D",
+            help=f"significant digits shown, 1 to {MAX_DIGITS} (default 4)",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="micrograd-bn", description="Batch Normalization on a scalar autodiff engine, checked against the paper."
+    parser = _Parser(
+        prog="micrograd-bn",
+        description="Batch Normalization on a scalar autodiff engine, checked against the paper.",
+        epilog=f"{EXIT_CODES} Sizes that would not fit this machine (over {budget.duration(budget.TIME_LIMIT)}, "
+        f"or over {budget.MEMORY_SHARE:.0%} of the memory available) are refused before any work starts.",
     )
+    parser.add_argument("--version", action="version", version=f"micrograd-bn {__version__} (engine: {ENGINE})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub_parser = sub.add_parser
 
-    p = sub.add_parser("compare", help="autodiff vs closed form vs finite differences (vs torch) for BatchNorm")
+    def add(name: str, run: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub_parser(name, help=help, description=help, epilog=EXIT_CODES)
+        p.set_defaults(run=run, parser=p)
+        return p
+
+    p = add("compare", _compare, "autodiff vs closed form vs finite differences (vs torch) for BatchNorm")
     _add_batch_options(p, batch=8, features=3, digits=False)
-    p.add_argument("--eps", type=_eps, default=1e-5, help="ε in √(σ²_B + ε) (default 1e-5)")
-    p.add_argument("--momentum", type=_momentum, default=0.1, help="running-statistics momentum, or None (default 0.1)")
+    p.add_argument("--eps", type=_eps, default=1e-5, help=f"ε in √(σ²_B + ε), 0 to {MAX_EPS:g} (default 1e-5)")
+    p.add_argument(
+        "--momentum",
+        type=_momentum,
+        default=0.1,
+        metavar="M",
+        help="running-statistics momentum, or None (default 0.1)",
+    )
     p.add_argument("--spatial", type=_shape, default=None, metavar="HxW", help="use BatchNorm2d on (N, C, H, W)")
-    p.set_defaults(run=_compare)
 
-    p = sub.add_parser("graph", help="render BatchNorm1d's graph after backward, with Alg. 1's steps as clusters")
+    p = add("graph", _graph, "render BatchNorm1d's graph after backward, with Alg. 1's steps as clusters")
     _add_batch_options(p, batch=4, features=1)
     p.add_argument("--out", default="batchnorm.svg", help="image file (default batchnorm.svg)")
     p.add_argument("--format", choices=IMAGE_FORMATS, help="image format (default: from --out's suffix)")
     p.add_argument("--frames", metavar="DIR", help="also write one image per backward step into DIR")
     p.add_argument("--html", metavar="PAGE", help="also write a page stepping through the backward pass")
     p.add_argument("--grad-view", action="store_true", help="colour nodes and widen edges by |gradient|")
-    p.add_argument("--max-nodes", type=_positive_int, default=500, help="refuse larger graphs (default 500)")
-    p.set_defaults(run=_graph)
+    p.add_argument(
+        "--max-nodes", type=_positive_int, default=500, metavar="K", help="refuse larger graphs (default 500)"
+    )
 
-    p = sub.add_parser("trace", help="print a BatchNorm1d backward pass step by step")
+    p = add("trace", _trace, "print a BatchNorm1d backward pass step by step")
     _add_batch_options(p, batch=3, features=1)
-    p.set_defaults(run=_trace)
 
-    p = sub.add_parser("demo", help="run a demo from demos/ (e.g. figure1, learning_rates)")
+    p = add("demo", _demo, "run a demo from demos/ (e.g. figure1, learning_rates)")
     p.add_argument("name", nargs="?", help="the demo's file name without .py (none: list the demos)")
     p.add_argument("demo_args", nargs=argparse.REMAINDER, help="passed on to the demo (e.g. --quick --out DIR)")
-    p.set_defaults(run=_demo)
 
     layers = ("batchnorm", "layernorm")
-    p = sub.add_parser("exercise", help="write a template for deriving BatchNorm's backward yourself (Sec. 3)")
-    p.add_argument("--out", help="file to write (default LAYER_backward.py); never overwritten")
+    p = add("exercise", _exercise, "write a template for deriving BatchNorm's backward yourself (Sec. 3)")
+    p.add_argument("--out", metavar="FILE.py", help="file to write (default LAYER_backward.py); never overwritten")
     p.add_argument("--layer", choices=layers, default="batchnorm", help="which layer's backward (default batchnorm)")
     p.add_argument("--example", action="store_true", help="write a filled-in attempt with a classic mistake instead")
-    p.set_defaults(run=_exercise)
 
-    p = sub.add_parser("check", help="grade your backward (from `exercise`) quantity by quantity against autodiff")
-    p.add_argument("file", help="your Python file defining batchnorm_backward(dy, x, gamma, eps)")
+    p = add("check", _check, "grade your backward (from `exercise`) quantity by quantity against autodiff")
+    p.add_argument("file", metavar="FILE", help="your Python file defining batchnorm_backward(dy, x, gamma, eps)")
     p.add_argument("--layer", choices=layers, default="batchnorm", help="which layer's backward (default batchnorm)")
     p.add_argument("--verbose", action="store_true", help="show the traceback when the file fails to load or run")
-    p.set_defaults(run=_check)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return _quiet_on_broken_pipe(lambda: _run(args))
+    """Run the command line on `argv` (default: sys.argv[1:]) and return its exit code (`EXIT_CODES`).
+
+    A usage error raises SystemExit(2) after its one line, as argparse does.
+    """
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:  # said with the subcommand's usage, not the top level's
+        args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return _quiet_on_broken_pipe(lambda: _run(args), args.command)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -316,6 +509,9 @@ def _run(args: argparse.Namespace) -> int:
         return args.run(args)
     except BrokenPipeError:
         raise
+    except MemoryError:  # the budget's estimate was short: still one line
+        print(f"micrograd-bn {args.command}: ran out of memory; use a smaller --batch or --features", file=sys.stderr)
+        return 2
     except (ValueError, OSError) as err:  # bad input, an unwritable path, no `dot`: one clear line, no traceback
         print(f"micrograd-bn {args.command}: {err}", file=sys.stderr)
         return 2

@@ -97,7 +97,7 @@ def draw(
     if count > max_nodes:
         raise GraphTooLarge(count, len(order), max_nodes, collapsible=_has_modules(drawn))
     shown = _shown_grads(order, grads)
-    if grad_view and not shown:
+    if grad_view and not shown and not isinstance(grads, Mapping):  # a given mapping may be empty (step 0)
         raise ValueError("grad_view needs gradients: call backward() first (or pass grads=)")
     known = shown or {}
     # The colour scales: the largest |gradient| of a node, and of a term local grad × upstream grad.

@@ -116,3 +116,14 @@ def test_notebook_reruns_headless_with_graphs_inline_and_writes_nothing(tmp_path
     assert_gradients_match_the_paper(text_outputs(nb))
     assert_shows_the_viewer_and_the_check(nb)
     assert list(tmp_path.iterdir()) == []  # the notebook's working directory stays empty
+
+
+def test_regenerating_the_notebook_with_nothing_edited_changes_no_byte(tmp_path):
+    """`python demos/_notebook.py` (here on a copy of demos/): no object addresses, no kernel log lines."""
+    for name in ("_notebook.py", "tour.py"):
+        (tmp_path / name).write_bytes((DEMOS / name).read_bytes())
+    run = subprocess.run([sys.executable, str(tmp_path / "_notebook.py")], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    text = (tmp_path / "tour.ipynb").read_text(encoding="utf-8")
+    assert not re.search(r" at 0x[0-9a-f]+>", text) and "without encryption" not in text
+    assert text == NOTEBOOK.read_text(encoding="utf-8"), "demos/tour.ipynb is stale: run `python demos/_notebook.py`"
