@@ -37,7 +37,7 @@ def _refuse(message: str) -> _NoReturn:
     if _os.path.basename(argv0) == "micrograd-bn" or argv0 == "-m":  # "-m": runpy is importing micrograd_bn.cli
         print(f"micrograd-bn: {message}", file=_sys.stderr)
         raise SystemExit(2)
-    raise ImportError(message)
+    raise ImportError(message) from None  # the reason is in the message, not a second traceback
 
 
 ENGINE = _os.environ.get("MICROGRAD_BN_ENGINE", "python")

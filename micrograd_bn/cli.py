@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import math
 import os
 import random
@@ -189,6 +190,7 @@ def graph_size(batch: int, features: int) -> tuple[int, int]:
     )
 
 
+@functools.cache
 def _drawn_size(batch: int, features: int) -> tuple[int, int]:
     from .drawing import GraphTooLarge, draw
 

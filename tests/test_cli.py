@@ -428,3 +428,12 @@ def test_ctrl_c_in_a_demo_is_one_line_and_130(tmp_path):
     os.killpg(proc.pid, signal.SIGINT)  # as the terminal sends it
     assert proc.wait() == 130
     assert proc.stderr.read() == "micrograd-bn demo probe: interrupted (Ctrl-C); run it again to start over\n"
+
+
+def test_allowed_but_long_work_says_how_long_first(capsys, monkeypatch):
+    """`micrograd-bn compare --batch 5000` printed nothing for a minute: now one line on stderr, then the table."""
+    monkeypatch.setattr(cli.budget, "SAY_AFTER", 0.0)  # every run counts as long: the line shows at once
+    assert cli.main(["compare", "--batch", "4"]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith("micrograd-bn compare: this will take about ") and err.endswith("; Ctrl-C stops it\n")
+    assert err.count("\n") == 1 and "all witnesses agree" in out
