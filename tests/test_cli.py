@@ -305,7 +305,9 @@ def test_an_engine_that_cannot_be_used_is_one_line(tmp_path, engine):
     err = one_line(run.stderr)
     assert run.returncode == 2 and err.startswith("micrograd-bn: MICROGRAD_BN_ENGINE")
     assert ("not 'bogus'" if engine == "bogus" else "built from an older engine.py); build it with") in err
-    api = subprocess.run([sys.executable, "-c", "import micrograd_bn"], capture_output=True, text=True, env=env)
+    api = subprocess.run(
+        [sys.executable, "-c", "import micrograd_bn"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
     assert api.returncode == 1 and "ImportError: MICROGRAD_BN_ENGINE" in api.stderr  # Python keeps its ImportError
 
 
