@@ -48,6 +48,7 @@ from _common import (
     minibatches,
     parser,
     progress,
+    run_main,
     savefig,
     sgd_step,
     sigmoid_mlp,
@@ -131,7 +132,7 @@ def run(batchnorm: bool, steps: int, seed: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__).parse_args(argv)
+    args = parser("covariate_shift", __doc__).parse_args(argv)
     steps = 25 if args.quick else 200
     runs = {NO_BN: run(False, steps, args.seed), BN: run(True, steps, args.seed)}
 
@@ -172,4 +173,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "covariate_shift")

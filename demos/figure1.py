@@ -37,6 +37,7 @@ from _common import (
     figure,
     load_digits,
     parser,
+    run_main,
     savefig,
     sigmoid_mlp,
     train,
@@ -68,7 +69,7 @@ def run(batchnorm: bool, steps: int, every: int, seed: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__).parse_args(argv)
+    args = parser("figure1", __doc__).parse_args(argv)
     steps, every = (60, 10) if args.quick else (300, 15)
     runs = {NO_BN: run(False, steps, every, args.seed), BN: run(True, steps, every, args.seed)}
 
@@ -114,4 +115,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "figure1")

@@ -43,6 +43,7 @@ from _common import (
     moving_average,
     numpy_forward,
     parser,
+    run_main,
     savefig,
     sigmoid_mlp,
     train,
@@ -111,7 +112,7 @@ def run(learned: bool, steps: int, seed: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__).parse_args(argv)
+    args = parser("identity_transform", __doc__).parse_args(argv)
     steps = 20 if args.quick else 200
     data = load_digits(seed=args.seed)
     check = identity_check(data.x_train[:BATCH], args.seed)
@@ -178,4 +179,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "identity_transform")

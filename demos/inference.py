@@ -34,6 +34,7 @@ from _common import (
     load_digits,
     parser,
     progress,
+    run_main,
     savefig,
     sigmoid_mlp,
     train,
@@ -76,7 +77,7 @@ def layer_inputs(net: MLP, rows: list[list[float]], layer_index: int) -> np.ndar
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__).parse_args(argv)
+    args = parser("inference", __doc__).parse_args(argv)
     steps = 30 if args.quick else 150
     data = load_digits(seed=args.seed)
     net = sigmoid_mlp(batchnorm=True, seed=args.seed)  # figure1.py's net
@@ -159,4 +160,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "inference")

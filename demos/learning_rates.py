@@ -38,6 +38,8 @@ from _common import (
     load_digits,
     moving_average,
     parser,
+    positive_number,
+    run_main,
     savefig,
     sigmoid_mlp,
     train,
@@ -67,9 +69,9 @@ def run(batchnorm: bool, lr: float, steps: int, seed: int, output_lr: float | No
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = parser(__doc__)
-    p.add_argument("--rates", type=float, nargs="+", default=None, help=f"learning rates (default {RATES})")
-    p.add_argument("--output-lr", type=float, default=None, help="fixed rate for the output layer (default: same)")
+    p = parser("learning_rates", __doc__)
+    p.add_argument("--rates", type=positive_number, nargs="+", default=None, help=f"learning rates (default {RATES})")
+    p.add_argument("--output-lr", type=positive_number, default=None, help="rate of the output layer (default: lr)")
     args = p.parse_args(argv)
     rates = args.rates or ([1.0, 10.0] if args.quick else RATES)
     steps = 30 if args.quick else 100
@@ -121,4 +123,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "learning_rates")

@@ -35,8 +35,6 @@ measures are about equal); at `--lr 3` the comparison is mixed.
 
 from __future__ import annotations
 
-import math
-import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -50,7 +48,9 @@ from _common import (
     load_digits,
     minibatches,
     parser,
+    positive_number,
     progress,
+    run_main,
     savefig,
     sigmoid_mlp,
 )
@@ -144,11 +144,9 @@ def summary(r: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = parser(__doc__)
-    p.add_argument("--lr", type=float, default=LR, help=f"training rate of both nets (default {LR:g})")
+    p = parser("loss_landscape", __doc__)
+    p.add_argument("--lr", type=positive_number, default=LR, help=f"training rate of both nets (default {LR:g})")
     args = p.parse_args(argv)
-    if not (args.lr > 0 and math.isfinite(args.lr)):
-        sys.exit(f"loss_landscape: --lr must be a positive number, got {args.lr}")
     steps, every = (20, 5) if args.quick else (150, 10)
     runs = {NO_BN: run(False, args.lr, steps, every, args.seed), BN: run(True, args.lr, steps, every, args.seed)}
 
@@ -194,4 +192,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "loss_landscape")

@@ -34,6 +34,7 @@ from _common import (
     moving_average,
     numpy_forward,
     parser,
+    run_main,
     savefig,
     sigmoid_mlp,
     train,
@@ -69,7 +70,7 @@ def run(batchnorm: bool, steps: int, seed: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__).parse_args(argv)
+    args = parser("saturation", __doc__).parse_args(argv)
     steps = 50 if args.quick else 200
     runs = {NO_BN: run(False, steps, args.seed), BN: run(True, steps, args.seed)}
 
@@ -121,4 +122,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "saturation")

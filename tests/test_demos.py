@@ -24,6 +24,7 @@ from micrograd_bn import cli
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 NAMES = [  # the paper's claims, one demo each (other files in demos/, such as a tour, are not claims)
     "figure1",
+    "init_sensitivity",
     "learning_rates",
     "saturation",
     "bias_explosion",
@@ -76,6 +77,21 @@ def test_figure1_bn_trains_faster_and_starts_normalized(tmp_path):
     assert plain["width_first"] < 0.5 * bn["width_first"]
     for res in (plain, bn):  # the NumPy evaluation is the engine's eval() network
         assert res["numpy_vs_engine"] < 1e-12
+
+
+def test_init_sensitivity_bn_trains_from_every_init_and_keeps_gradients_level(tmp_path):
+    r = run_quick("init_sensitivity", tmp_path)
+    plain, bn = r["without BN"], r["with BN"]
+    assert len(r["seeds"]) >= 3 and len(r["inits"]) >= 3 and "PyTorch default" in r["inits"]
+    # abstract: "less careful about initialization": for every seed, BN's accuracy varies less over the inits
+    for spread_bn, spread_plain in zip(bn["spread"], plain["spread"], strict=True):
+        assert spread_bn < spread_plain
+    assert np.min(bn["accuracy"]) > 0.4 and np.min(plain["accuracy"]) < 0.15  # the plain net stuck at chance somewhere
+    # vanishing gradients without BN at small inits; level through depth with BN at every init (every seed)
+    for init in ("N(0, 0.125²)", "PyTorch default"):
+        assert max(plain["first_over_last"][init]) < 1e-3
+    for ratios in bn["first_over_last"].values():
+        assert all(0.1 < x < 10 for x in ratios)
 
 
 def test_learning_rates_plain_stalls_or_diverges_where_bn_trains(tmp_path):
@@ -303,12 +319,41 @@ def test_bn_state_sees_a_training_forward():
     assert bn_state(net) != before
 
 
-@pytest.mark.parametrize("lr", ["0", "-1", "inf", "nan"])
-def test_loss_landscape_rejects_a_bad_rate(tmp_path, lr):
+BAD_ARGUMENTS = [  # (demo, arguments, words the one-line error must contain)
+    ("figure1", ["--seed", "-1"], "'-1' is not a seed"),
+    ("figure1", ["--seed", "1.5"], "'1.5' is not a seed"),
+    ("figure1", ["--steps"], "unrecognized arguments: --steps"),
+    ("learning_rates", ["--rates", "0"], "'0' is not a rate"),
+    ("learning_rates", ["--rates", "-1"], "'-1' is not a rate"),
+    ("learning_rates", ["--output-lr", "0"], "'0' is not a rate"),
+    ("learning_rates", ["--rates", "1e9"], "'1e9' is not a rate"),
+    ("loss_landscape", ["--lr", "nan"], "'nan' is not a rate"),
+    ("loss_landscape", ["--lr", "inf"], "'inf' is not a rate"),
+    ("init_sensitivity", ["--seeds", "0"], "'0' is not a number of seeds"),
+    ("scale_invariance", ["--out", "README.md"], "is a file"),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "words"), BAD_ARGUMENTS)
+def test_a_bad_argument_is_one_line_and_exit_code_2(tmp_path, capsys, monkeypatch, name, args, words):
+    monkeypatch.chdir(DEMOS.parent)  # --out README.md: an existing file
     with pytest.raises(SystemExit) as exit_info:
-        load("loss_landscape").main(["--quick", "--out", str(tmp_path), "--lr", lr])
-    assert str(exit_info.value) == f"loss_landscape: --lr must be a positive number, got {float(lr)}"
-    assert not (tmp_path / "loss_landscape.png").exists()
+        load(name).main(["--quick", "--out", str(tmp_path), *args] if "--out" not in args else ["--quick", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"{name}.py: error: ") and words in err, err
+    assert not list(tmp_path.iterdir())  # nothing ran
+
+
+def test_cli_names_the_demo_in_usage_and_errors(capfd):
+    assert cli.main(["demo", "figure1", "--help"]) == 0
+    assert capfd.readouterr().out.startswith("usage: micrograd-bn demo figure1 [-h]")
+    assert cli.main(["demo", "learning_rates", "--rates", "0"]) == 2
+    err = capfd.readouterr().err
+    assert err == (
+        "micrograd-bn demo learning_rates: error: argument --rates: '0' is not a rate; give a number above 0 "
+        "and at most 1e+06 (see micrograd-bn demo learning_rates --help)\n"
+    )
 
 
 def test_regularization_batch_mates_move_training_output_only(tmp_path):
