@@ -65,16 +65,16 @@ def test_demo_states_its_claim_and_has_main(name):
     assert callable(module.main)
 
 
-def test_figure1_bn_trains_faster_and_starts_normalized(tmp_path):
+def test_figure1_bn_trains_faster_and_its_median_drifts_less(tmp_path):
     r = run_quick("figure1", tmp_path)
     plain, bn = r["without BN"], r["with BN"]
-    assert bn["final_accuracy"] > plain["final_accuracy"] + 0.2  # Fig. 1(a)
-    assert bn["final_accuracy"] > 0.5
-    # Fig. 1(c): in the first window (γ ≈ 1, β ≈ 0) BN's input is ≈ N(0, 1): percentiles ±1.04, 0
-    assert np.allclose(bn["percentiles"][0], [-1.036, 0.0, 1.036], atol=0.4)
-    assert bn["median_max_abs"] < 1.0
-    # Fig. 1(b): the plain net's unit starts collapsed (nearly the same x for every digit)
-    assert plain["width_first"] < 0.5 * bn["width_first"]
+    assert len(r["seeds"]) >= 3
+    for k in range(len(r["seeds"])):  # every seed (seen on 13 seeds: margin ≥ 0.13 and drift ratio ≤ 0.75)
+        assert bn["final_accuracy"][k] > plain["final_accuracy"][k] + 0.1  # Fig. 1(a)
+        # Fig. 1(c): in the first window (γ ≈ 1, β ≈ 0) BN's input is ≈ N(0, 1): percentiles ±1.04, 0
+        assert np.allclose(bn["percentiles"][k][0], [-1.036, 0.0, 1.036], atol=0.5)
+        assert bn["median_drift"][k] < plain["median_drift"][k]  # (b, c): BN's median moves less
+    # the spread is not asserted: it widens with BN too (reported in the docstring and docs/demos.md)
     for res in (plain, bn):  # the NumPy evaluation is the engine's eval() network
         assert res["numpy_vs_engine"] < 1e-12
 
@@ -94,23 +94,29 @@ def test_init_sensitivity_bn_trains_from_every_init_and_keeps_gradients_level(tm
         assert all(0.1 < x < 10 for x in ratios)
 
 
-def test_learning_rates_plain_stalls_or_diverges_where_bn_trains(tmp_path):
+def test_learning_rates_bn_trains_at_a_rate_where_the_plain_net_does_not(tmp_path):
     r = run_quick("learning_rates", tmp_path)
-    assert r["rates"] == [1.0, 10.0]
-    plain, bn = r["without BN"], r["with BN"]
-    for k in range(len(r["rates"])):
-        assert bn["accuracy"][k] > plain["accuracy"][k]
-    assert bn["accuracy"][0] > plain["accuracy"][0] + 0.2  # lr 1
-    assert plain["status"][1] == "diverges" and plain["final_loss"][1] > math.log(10)  # lr 10
-    assert bn["final_loss"][1] < plain["final_loss"][1]
+    assert len(r["seeds"]) >= 3 and r["rates"] == [10.0] and r["held_rates"] == [30.0]
+    for k in range(len(r["seeds"])):  # every seed: some rate where BN trains and the plain net does not
+        assert any(
+            r[grid]["with BN"]["status"][k][j] == "trains" and r[grid]["without BN"]["status"][k][j] != "trains"
+            for grid in ("every_layer", "held")
+            for j in range(len(r[grid]["with BN"]["status"][k]))
+        )
+        # lr 10 on every layer: the plain net is stuck at chance or blows up, the BN net does better
+        assert r["every_layer"]["without BN"]["status"][k][0] in ("at chance", "blew up")
+        assert r["every_layer"]["with BN"]["accuracy"][k][0] > r["every_layer"]["without BN"]["accuracy"][k][0]
+    assert r["held"]["with BN"]["tolerance"] == [30.0] * len(r["seeds"])
+    assert r["held"]["without BN"]["tolerance"] == [None] * len(r["seeds"])
 
 
 def test_learning_rates_status_rules():
     status = load("learning_rates").status
     assert status(0.9, [2.3] * 10) == "trains"
-    assert status(0.2, [2.0] * 10) == "stalls"
-    assert status(0.1, [3.0] * 10) == "diverges"
-    assert status(0.1, [1.0] * 9 + [float("nan")]) == "diverges"
+    assert status(0.3, [2.0] * 10) == "slow"
+    assert status(0.1, [2.3] * 10) == "at chance"
+    assert status(0.1, [5.0] * 10) == "blew up"
+    assert status(0.9, [1.0] * 9 + [float("nan")]) == "blew up"
 
 
 def test_saturation_bn_keeps_fewer_sigmoids_saturated(tmp_path):
@@ -261,22 +267,24 @@ def bn_state(net) -> list[str]:
     return out
 
 
-def test_loss_landscape_probes_leave_training_bit_identical(tmp_path):
+def test_loss_landscape_probes_leave_training_bit_identical_and_bn_gradient_predicts_better(tmp_path):
     demo = load("loss_landscape")
     r = run_quick("loss_landscape", tmp_path)
+    assert len(r["seeds"]) >= 3
     for label, batchnorm in (("without BN", False), ("with BN", True)):
         res = r[label]
         # the probed run ends exactly where the same training without probes ends: values and running statistics
-        unprobed = demo.run(batchnorm, r["lr"], r["steps"], every=None, seed=0)["state"]
-        assert [x.hex() for x in res["state"]] == [x.hex() for x in unprobed]
-        for key, (lo, hi) in res["bands"].items():  # Fig. 4's shaded bands are well-formed
-            lo, hi = np.array(lo), np.array(hi)
-            assert lo.shape == hi.shape == (len(res["probe_steps"]),), key
-            assert np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(lo <= hi), key
+        unprobed = demo.run(batchnorm, r["lr"], r["steps"], every=None, seed=r["seeds"][0])["state"]
+        assert [x.hex() for x in res["state"][0]] == [x.hex() for x in unprobed]
         assert np.all(np.array(res["landscape"]) > 0)  # a cross-entropy
         assert np.all(np.array(res["gradient_change"]) >= 0)
-        assert np.all(np.isfinite(res["beta"])) and min(res["beta"]) > 0
-    # which net is smoother is reported by the demo, not asserted: at this scale it can go either way
+        assert np.all(np.isfinite(res["beta"])) and np.min(res["beta"]) > 0
+    # Santurkar et al. Fig. 4(b): relative to its own size, BN's gradient changes less along −∇ℓ (every seed);
+    # the loss variation and β are reported, not asserted: at this scale they go either way
+    for plain, bn in zip(
+        r["without BN"]["gradient_change_median"], r["with BN"]["gradient_change_median"], strict=True
+    ):
+        assert bn < plain
     assert len(r["etas"]) >= 2 and min(r["etas"]) > 0
 
 
