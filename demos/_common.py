@@ -114,7 +114,7 @@ def run_main(main: Callable[[], object], name: str) -> None:
     try:
         main()
     except KeyboardInterrupt:
-        print(f"\n{demo_name(name)}: interrupted", file=sys.stderr)
+        print(f"{demo_name(name)}: interrupted", file=sys.stderr)
         sys.exit(130)
 
 

@@ -149,7 +149,9 @@ def main(argv: list[str] | None = None) -> dict:
                 ax.set(ylim=(min(0.0, ax.get_ylim()[0]), 1.02), title=f"layer {layer + 2}: cos(G, G')", xlabel="step")
     axes[0, 0].legend(fontsize=8)
     fig.suptitle(
-        "Internal covariate shift as Santurkar et al. measure it: how the update of the layers below changes G"
+        "Internal covariate shift as Santurkar et al. measure it: how the update of the layers below changes G\n"
+        f"one run per net, seed {args.seed} (no band across seeds; docs/demos.md gives other seeds); "
+        "nothing clipped or smoothed"
     )
     path = savefig(fig, args.out, "covariate_shift.png")
 

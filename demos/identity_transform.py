@@ -153,7 +153,11 @@ def main(argv: list[str] | None = None) -> dict:
         ax_acc.plot(r["acc_steps"], r["accuracy"], color=COLORS[label], label=label, marker="o", ms=3)
     ax_acc.set(title="(d) held-out accuracy", xlabel="training step", ylabel="accuracy", ylim=(0, 1))
     ax_acc.legend(loc="lower right")
-    fig.suptitle(f"γ and β: the identity transform (a), and what learning them does ({BN}, sigmoid) (b–d)")
+    fig.suptitle(
+        f"γ and β: the identity transform (a), and what learning them does ({BN}, sigmoid) (b–d)\n"
+        f"one run per net, seed {args.seed} (no band across seeds); (b) {EVERY}-step moving average; "
+        f"(c) values beyond ±{bins[-1]:g} counted in the end bins"
+    )
     path = savefig(fig, args.out, "identity_transform.png")
 
     result = {"figure": path, "identity_error": check["error"], "x_max": check["x_max"]}

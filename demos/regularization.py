@@ -196,7 +196,11 @@ def main(argv: list[str] | None = None) -> dict:
     ax_acc.legend(fontsize=7, loc="lower right")
     ax_loss.set(title="(d) cross-entropy", xlabel="training step", ylabel="loss")
     ax_loss.legend(fontsize=7, loc="lower left")
-    fig.suptitle("BatchNorm as a regularizer: the batch-mate noise (a, b), and what it does for a small net (c, d)")
+    fig.suptitle(
+        "BatchNorm as a regularizer: the batch-mate noise (a, b), and what it does for a small net (c, d)\n"
+        f"seed {args.seed}, one run per net (no band across seeds; docs/demos.md gives other seeds); "
+        "nothing clipped or smoothed"
+    )
     path = savefig(fig, args.out, "regularization.png")
 
     result = {"figure": path, "sizes": list(sizes), "spread_train": spreads["train"], "eval_range": eval_range}

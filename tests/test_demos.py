@@ -122,11 +122,12 @@ def test_learning_rates_status_rules():
 def test_saturation_bn_keeps_fewer_sigmoids_saturated(tmp_path):
     r = run_quick("saturation", tmp_path)
     plain, bn = r["without BN"], r["with BN"]
-    assert r["threshold"] == 3.0
-    assert bn["share_start"] < 0.05  # normalized inputs: P(|N(0,1)| > 3) = 0.3%
-    assert plain["share_end"] > bn["share_end"] + 0.1
-    assert plain["share_end"] > plain["share_start"] + 0.1  # the plain net drifts into saturation
-    assert bn["final_accuracy"] > plain["final_accuracy"] + 0.2
+    assert r["threshold"] == 3.0 and len(r["seeds"]) >= 3
+    for k in range(len(r["seeds"])):  # every seed (seen on seeds 0–9: smallest margin of the first check 0.12)
+        assert bn["share_start"][k] < 0.05  # normalized inputs: P(|N(0,1)| > 3) = 0.3%
+        assert plain["share_end"][k] > bn["share_end"][k] + 0.1
+        assert plain["share_end"][k] > plain["share_start"][k] + 0.1  # the plain net drifts into saturation
+        assert bn["final_accuracy"][k] > plain["final_accuracy"][k] + 0.2
 
 
 def test_bias_explosion_detached_mean_lets_b_grow(tmp_path):
@@ -351,6 +352,19 @@ def test_a_bad_argument_is_one_line_and_exit_code_2(tmp_path, capsys, monkeypatc
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"{name}.py: error: ") and words in err, err
     assert not list(tmp_path.iterdir())  # nothing ran
+
+
+def test_ctrl_c_ends_a_demo_with_one_line_and_exit_code_130(capsys):
+    load("figure1")  # puts demos/ on sys.path, where the demos find their _common
+    common = importlib.import_module("_common")
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as exit_info:
+        common.run_main(interrupted, "figure1")
+    assert exit_info.value.code == 130  # 128 + SIGINT, as a shell reports it
+    assert capsys.readouterr().err == "figure1.py: interrupted\n"
 
 
 def test_cli_names_the_demo_in_usage_and_errors(capfd):
