@@ -86,7 +86,7 @@ def seed_number(text: str) -> int:
     return seed
 
 
-def add_seeds(p: argparse.ArgumentParser, default: int) -> None:
+def add_seeds(p: argparse.ArgumentParser, default: int, note: str = "") -> None:
     """--seeds K: run seeds N, N+1, …, N+K−1 (N from --seed) and show the band across them."""
 
     def count(text: str) -> int:
@@ -95,7 +95,10 @@ def add_seeds(p: argparse.ArgumentParser, default: int) -> None:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number of seeds; give a whole number from 1 to 50")
         return k
 
-    p.add_argument("--seeds", type=count, default=default, help=f"how many seeds, from --seed on (default {default})")
+    p.add_argument(
+        "--seeds", type=count, default=None, help=f"how many seeds, from --seed on (default {default}{note})"
+    )
+    p.set_defaults(seeds=default)
 
 
 def positive_number(text: str, what: str = "rate", most: float = 1e6) -> float:
