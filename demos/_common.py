@@ -349,6 +349,11 @@ def figure(width: float, height: float) -> Figure:
     return fig
 
 
+def seed_text(seeds: Sequence[int]) -> str:
+    """'seed 0' or 'seeds 0–2', for a figure's title."""
+    return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
+
+
 def seed_band(ax: Axes, x: Sequence[float], values: np.ndarray, color: str, label: str, **line: object) -> None:
     """Median over the seeds (rows of `values`) as a line, their min–max as a band around it."""
     values = np.asarray(values, dtype=float)

@@ -62,6 +62,7 @@ from _common import (
     run_main,
     savefig,
     seed_band,
+    seed_text,
     sigmoid_mlp,
     train,
 )
@@ -128,10 +129,9 @@ def main(argv: list[str] | None = None) -> dict:
     hi = max(ax_plain.get_ylim()[1], ax_bn.get_ylim()[1])
     for ax in (ax_plain, ax_bn):
         ax.set_ylim(lo, hi)  # same scale, so the two bands compare at a glance
-    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
     fig.suptitle(
         f"Figure 1 at small scale: {'→'.join(map(str, sizes))} sigmoid net, batch {batch}, on 8×8 digits, init "
-        f"N(0, {args.init_std:g}²), lr {LR:g}\n{seed_text}: lines = median, bands = min–max over the seeds; "
+        f"N(0, {args.init_std:g}²), lr {LR:g}\n{seed_text(seeds)}: lines = median, bands = min–max over the seeds; "
         f"(b, c) percentiles over {every}-step windows, nothing clipped"
     )
     name = "figure1_paper" if args.paper else "figure1"

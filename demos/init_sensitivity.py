@@ -53,6 +53,7 @@ from _common import (
     run_main,
     savefig,
     seed_band,
+    seed_text,
     sigmoid_mlp,
     train,
 )
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict:
     for ax in (ax_plain, ax_bn):
         ax.set_ylim(lo, hi)  # one scale for both
     fig.suptitle(
-        f"Initialization, sigmoid nets on 8×8 digits; seeds {seeds[0]}–{seeds[-1]}: line = median, "
+        f"Initialization, sigmoid nets on 8×8 digits; {seed_text(seeds)}: line = median, "
         "band = min–max over the seeds; nothing clipped or smoothed"
     )
     path = savefig(fig, args.out, "init_sensitivity.png")
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> dict:
             # per seed: ‖∂ℓ/∂W_1‖ / ‖∂ℓ/∂W_8‖, the first and the last weights that feed a sigmoid
             "first_over_last": {init_label(s): (g[:, 0] / g[:, -2]).tolist() for s, g in grads[label].items()},
         }
-        print(f"{label:>10}: held-out accuracy after {steps} steps, median over seeds {seeds[0]}–{seeds[-1]} (min–max)")
+        print(f"{label:>10}: held-out accuracy after {steps} steps, median over {seed_text(seeds)} (min–max)")
         for j, std in enumerate(inits):
             print(f"{init_label(std):>18}: {np.median(a[:, j]):.3f} ({a[:, j].min():.3f}–{a[:, j].max():.3f})")
         print(f"{'':>18}  spread over the inits, per seed: {', '.join(f'{s:.3f}' for s in spread)}")

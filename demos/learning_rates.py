@@ -54,6 +54,7 @@ from _common import (
     run_main,
     savefig,
     seed_band,
+    seed_text,
     sigmoid_mlp,
     train,
 )
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
     ax_loss.set_title("(c) every layer at lr ≥ 10; y-axis clipped at 3 ln 10", fontsize=10)
     ax_loss.legend(fontsize=7, loc="lower left")
     fig.suptitle(
-        f"Learning rates, sigmoid net on 8×8 digits, {steps} steps; seeds {seeds[0]}–{seeds[-1]}: line = median, "
+        f"Learning rates, sigmoid net on 8×8 digits, {steps} steps; {seed_text(seeds)}: line = median, "
         "band = min–max over the seeds; the words: how many seeds ended so"
     )
     path = savefig(fig, args.out, "learning_rates.png")

@@ -52,6 +52,7 @@ from _common import (
     run_main,
     savefig,
     seed_band,
+    seed_text,
     sigmoid_mlp,
 )
 
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
     etas = ", ".join(f"{k:g}" for k in RATE_MULTIPLES)
     fig.suptitle(
         f"Santurkar et al. Fig. 4 at small scale: figure1.py's sigmoid net, lr {args.lr:g}, probed every {every} steps "
-        f"at η = {etas} × lr along −∇ℓ\nseeds {seeds[0]}–{seeds[-1]}: line = median, band = min–max over the seeds; "
+        f"at η = {etas} × lr along −∇ℓ\n{seed_text(seeds)}: line = median, band = min–max over the seeds; "
         "nothing clipped or smoothed"
     )
     path = savefig(fig, args.out, "loss_landscape.png")

@@ -42,6 +42,7 @@ from _common import (
     run_main,
     savefig,
     seed_band,
+    seed_text,
     sigmoid_mlp,
     train,
 )
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
     ax_acc.legend(loc="lower right")
     fig.suptitle(
         f"Sigmoid saturation at a high learning rate (lr = {HIGH_LR:g}); shaded in (b): |x| > {THRESHOLD:g}, "
-        f"σ'(x) < 0.045\nseeds {seeds[0]}–{seeds[-1]}: lines = median, bands = min–max over the seeds"
+        f"σ'(x) < 0.045\n{seed_text(seeds)}: lines = median, bands = min–max over the seeds"
     )
     path = savefig(fig, args.out, "saturation.png")
 
