@@ -154,12 +154,15 @@ def test_scale_invariance_gradient_scales_as_one_over_a(tmp_path):
 
 def test_covariate_shift_is_measured_and_not_reduced_by_bn(tmp_path):
     r = run_quick("covariate_shift", tmp_path)
+    assert len(r["seeds"]) >= 3
     for label in ("without BN", "with BN"):
-        d, c = np.array(r[label]["distance"]), np.array(r[label]["cosine"])
-        assert d.shape[1] == 3 and np.all(d > 0) and np.all(np.isfinite(d))
+        d, c = np.array(r[label]["distance"]), np.array(r[label]["cosine"])  # [seed][probe][layer]
+        assert d.shape[0] == len(r["seeds"]) and d.shape[2] == 3 and np.all(d > 0) and np.all(np.isfinite(d))
         assert np.all(c <= 1 + 1e-12) and np.all(c >= -1 - 1e-12)
-    # Santurkar et al.: BN does not reduce ICS by Definition 2.1 (here it is larger early on)
-    assert r["with BN"]["median_distance"][0] > r["without BN"]["median_distance"][0]
+    # Santurkar et al.: BN does not reduce ICS by Definition 2.1 (here it is larger early on, layer 2, every seed;
+    # seen on seeds 0–9 at --quick: 10/10, by 3.5× or more)
+    for plain, bn in zip(r["without BN"]["median_distance"], r["with BN"]["median_distance"], strict=True):
+        assert bn[0] > plain[0]
 
 
 def test_covariate_shift_probe_gives_g_when_nothing_moved():
