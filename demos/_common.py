@@ -16,12 +16,13 @@ import math
 import os
 import random
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import NoReturn, TextIO, TypeVar
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from tqdm import tqdm
@@ -34,23 +35,90 @@ import micrograd_bn
 from micrograd_bn import MLP, SGD, BatchNorm1d, Linear, ReLU, Sigmoid, Tanh, Value, cross_entropy, gc_paused
 from micrograd_bn.nn import ACTIVATIONS, Module
 
-print(f"engine: {micrograd_bn.ENGINE}", file=sys.stderr)
-
 T = TypeVar("T")
 
 
 # ---- command line ---------------------------------------------------------------------------------
-def parser(doc: str | None) -> argparse.ArgumentParser:
+class DemoParser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (`NAME: error: WHAT; see --help`) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: None = None) -> argparse.Namespace:  # type: ignore[override]
+        ns = super().parse_args(args, namespace)
+        if ns.out.exists() and not ns.out.is_dir():
+            self.error(f"argument --out: {str(ns.out)!r} is a file; name a directory (made if missing)")
+        print(f"engine: {micrograd_bn.ENGINE}", file=sys.stderr)
+        return ns
+
+
+def demo_name(name: str) -> str:
+    """How the demo was run, for its usage line: `micrograd-bn demo NAME` through the CLI, else `NAME.py`.
+
+    The CLI runs the script as `python -c "...run_script..." demos/NAME.py ARGS` (micrograd_bn.cli).
+    """
+    via_cli = sys.orig_argv[1:2] == ["-c"] and "run_script" in "".join(sys.orig_argv[2:3])
+    return f"micrograd-bn demo {name}" if via_cli else f"{name}.py"
+
+
+def parser(name: str, doc: str | None) -> DemoParser:
     """The options every demo takes: --quick (a few seconds, for tests), --out DIR, --seed N.
 
     Figures go to out/ unless --out says otherwise: a folder of their own, which git ignores.
     """
     first_line = (doc or "").strip().splitlines()[0] if doc else None
-    p = argparse.ArgumentParser(description=first_line)
+    p = DemoParser(prog=demo_name(name), description=first_line)
     p.add_argument("--quick", action="store_true", help="a few seconds: fewer steps (used by the tests)")
     p.add_argument("--out", type=Path, default=Path("out"), help="directory for the figure (default: out/)")
-    p.add_argument("--seed", type=int, default=0, help="seed for data split, initial weights and batches")
+    p.add_argument("--seed", type=seed_number, default=0, help="seed for data split, initial weights and batches")
     return p
+
+
+def seed_number(text: str) -> int:
+    """A seed: a whole number from 0 to 2³² − 1 (what NumPy's and Python's generators both take)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed < 2**32:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seed; give a whole number from 0 to {2**32 - 1}")
+    return seed
+
+
+def add_seeds(p: argparse.ArgumentParser, default: int, note: str = "") -> None:
+    """--seeds K: run seeds N, N+1, …, N+K−1 (N from --seed) and show the band across them."""
+
+    def count(text: str) -> int:
+        k = int(text) if text.isdigit() else 0
+        if not 1 <= k <= 50:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seeds; give a whole number from 1 to 50")
+        return k
+
+    p.add_argument(
+        "--seeds", type=count, default=None, help=f"how many seeds, from --seed on (default {default}{note})"
+    )
+    p.set_defaults(seeds=default)
+
+
+def positive_number(text: str, what: str = "rate", most: float = 1e6) -> float:
+    """A number 0 < x ≤ `most` (a learning rate, by default)."""
+    try:
+        x = float(text)
+    except ValueError:
+        x = math.nan
+    if not 0 < x <= most:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {what}; give a number above 0 and at most {most:g}")
+    return x
+
+
+def run_main(main: Callable[[], object], name: str) -> None:
+    """Run a demo's main(); Ctrl-C ends it with one line on stderr and exit code 130 (128 + SIGINT)."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        print(f"{demo_name(name)}: interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 # ---- progress bar ---------------------------------------------------------------------------------
@@ -213,7 +281,13 @@ def train(
 
 
 # ---- evaluation: the trained numbers in NumPy (no training happens here) --------------------------
-NUMPY_ACTIVATIONS = {Sigmoid: lambda h: 1.0 / (1.0 + np.exp(-h)), Tanh: np.tanh, ReLU: lambda h: np.maximum(h, 0.0)}
+def numpy_sigmoid(h: np.ndarray) -> np.ndarray:
+    """σ(h) = 1 / (1 + e^(−h)); e^(−h) overflowing to inf for h < −709 gives the exact limit 0."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-h))
+
+
+NUMPY_ACTIVATIONS = {Sigmoid: numpy_sigmoid, Tanh: np.tanh, ReLU: lambda h: np.maximum(h, 0.0)}
 
 
 def numpy_forward(net: Module, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -273,6 +347,18 @@ def figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def seed_text(seeds: Sequence[int]) -> str:
+    """'seed 0' or 'seeds 0–2', for a figure's title."""
+    return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
+
+
+def seed_band(ax: Axes, x: Sequence[float], values: np.ndarray, color: str, label: str, **line: object) -> None:
+    """Median over the seeds (rows of `values`) as a line, their min–max as a band around it."""
+    values = np.asarray(values, dtype=float)
+    ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=color, alpha=0.25, lw=0)
+    ax.plot(x, np.median(values, axis=0), color=color, label=label, **line)
 
 
 def savefig(fig: Figure, out: Path, name: str) -> Path:

@@ -25,7 +25,7 @@ change.
 from __future__ import annotations
 
 import numpy as np
-from _common import figure, parser, savefig
+from _common import figure, parser, run_main, savefig
 
 from micrograd_bn import Value
 
@@ -62,7 +62,7 @@ def run(detach_mean: bool, steps: int, a: np.ndarray, t: np.ndarray) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__).parse_args(argv)
+    args = parser("bias_explosion", __doc__).parse_args(argv)
     steps = 20 if args.quick else 200
     rng = np.random.default_rng(args.seed)
     a = rng.normal(size=(M, DIM))
@@ -99,4 +99,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "bias_explosion")

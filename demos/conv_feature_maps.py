@@ -22,7 +22,7 @@ only N = 16 values). The summary prints the largest difference from NumPy (~1e-1
 from __future__ import annotations
 
 import numpy as np
-from _common import figure, load_digits, parser, savefig
+from _common import figure, load_digits, parser, run_main, savefig
 
 from micrograd_bn import BatchNorm2d, Value
 from micrograd_bn.reference import backward_2d
@@ -47,7 +47,7 @@ def _flat(batch: list) -> list[Value]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__).parse_args(argv)
+    args = parser("conv_feature_maps", __doc__).parse_args(argv)
     n = 4 if args.quick else 16
     data = load_digits(seed=args.seed)
     x = convolve(np.array(data.x_train[:n]).reshape(n, 8, 8), list(FILTERS.values()))  # (N, C, H, W)
@@ -114,4 +114,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "conv_feature_maps")

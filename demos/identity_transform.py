@@ -43,6 +43,7 @@ from _common import (
     moving_average,
     numpy_forward,
     parser,
+    run_main,
     savefig,
     sigmoid_mlp,
     train,
@@ -111,7 +112,7 @@ def run(learned: bool, steps: int, seed: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__).parse_args(argv)
+    args = parser("identity_transform", __doc__).parse_args(argv)
     steps = 20 if args.quick else 200
     data = load_digits(seed=args.seed)
     check = identity_check(data.x_train[:BATCH], args.seed)
@@ -152,7 +153,11 @@ def main(argv: list[str] | None = None) -> dict:
         ax_acc.plot(r["acc_steps"], r["accuracy"], color=COLORS[label], label=label, marker="o", ms=3)
     ax_acc.set(title="(d) held-out accuracy", xlabel="training step", ylabel="accuracy", ylim=(0, 1))
     ax_acc.legend(loc="lower right")
-    fig.suptitle(f"γ and β: the identity transform (a), and what learning them does ({BN}, sigmoid) (b–d)")
+    fig.suptitle(
+        f"γ and β: the identity transform (a), and what learning them does ({BN}, sigmoid) (b–d)\n"
+        f"one run per net, seed {args.seed} (no band across seeds); (b) {EVERY}-step moving average; "
+        f"(c) values beyond ±{bins[-1]:g} counted in the end bins"
+    )
     path = savefig(fig, args.out, "identity_transform.png")
 
     result = {"figure": path, "identity_error": check["error"], "x_max": check["x_max"]}
@@ -178,4 +183,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "identity_transform")

@@ -34,6 +34,7 @@ from _common import (
     load_digits,
     parser,
     progress,
+    run_main,
     savefig,
     sigmoid_mlp,
     train,
@@ -76,7 +77,7 @@ def layer_inputs(net: MLP, rows: list[list[float]], layer_index: int) -> np.ndar
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__).parse_args(argv)
+    args = parser("inference", __doc__).parse_args(argv)
     steps = 30 if args.quick else 150
     data = load_digits(seed=args.seed)
     net = sigmoid_mlp(batchnorm=True, seed=args.seed)  # figure1.py's net
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
         ax_map.plot(xs[part], y_train[part, UNIT], "o", color=color, ms=4, label=f"train mode, held-out batch {j + 1}")
     ax_map.set(title="(c) the same examples, train vs eval", xlabel="x (BN input)", ylabel="y (BN output)")
     ax_map.legend(fontsize=7)
-    fig.suptitle("Alg. 2: population statistics and the folded inference map")
+    fig.suptitle(f"Alg. 2: population statistics and the folded inference map (one trained net, seed {args.seed})")
     path = savefig(fig, args.out, "inference.png")
 
     print(f"running statistics vs NumPy E_B[μ_B], m/(m−1)·E_B[σ²_B] over {len(k)} batches: max |Δ| = {stats_error:.1e}")
@@ -159,4 +160,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "inference")

@@ -38,7 +38,20 @@ from __future__ import annotations
 import random
 
 import numpy as np
-from _common import BN, COLORS, NO_BN, Digits, accuracy, figure, load_digits, numpy_forward, parser, savefig, train
+from _common import (
+    BN,
+    COLORS,
+    NO_BN,
+    Digits,
+    accuracy,
+    figure,
+    load_digits,
+    numpy_forward,
+    parser,
+    run_main,
+    savefig,
+    train,
+)
 
 from micrograd_bn import MLP, BatchNorm1d, Dropout, Linear, Sequential, gc_paused
 from micrograd_bn.nn import ACTIVATIONS
@@ -137,7 +150,7 @@ def run(kind: str, data: Digits, steps: int, seed: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__).parse_args(argv)
+    args = parser("regularization", __doc__).parse_args(argv)
     sizes, batches, steps = ((2, 8, 32), 30, 20) if args.quick else (SIZES_M, BATCHES, STEPS)
     digits = load_digits(seed=args.seed)
     y0 = batch_mate_outputs(digits, sizes, batches, args.seed)
@@ -183,7 +196,11 @@ def main(argv: list[str] | None = None) -> dict:
     ax_acc.legend(fontsize=7, loc="lower right")
     ax_loss.set(title="(d) cross-entropy", xlabel="training step", ylabel="loss")
     ax_loss.legend(fontsize=7, loc="lower left")
-    fig.suptitle("BatchNorm as a regularizer: the batch-mate noise (a, b), and what it does for a small net (c, d)")
+    fig.suptitle(
+        "BatchNorm as a regularizer: the batch-mate noise (a, b), and what it does for a small net (c, d)\n"
+        f"seed {args.seed}, one run per net (no band across seeds; docs/demos.md gives other seeds); "
+        "nothing clipped or smoothed"
+    )
     path = savefig(fig, args.out, "regularization.png")
 
     result = {"figure": path, "sizes": list(sizes), "spread_train": spreads["train"], "eval_range": eval_range}
@@ -213,4 +230,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "regularization")

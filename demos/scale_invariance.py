@@ -23,7 +23,7 @@ rounding (~1e-15); with ε = 1e-5 the error grows as a shrinks, where ε is no l
 from __future__ import annotations
 
 import numpy as np
-from _common import figure, parser, savefig
+from _common import figure, parser, run_main, savefig
 
 from micrograd_bn import BatchNorm1d, Linear, Value
 
@@ -54,7 +54,7 @@ def max_rel(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__).parse_args(argv)
+    args = parser("scale_invariance", __doc__).parse_args(argv)
     scales = [0.1, 10.0] if args.quick else np.logspace(-2, 2, 16).tolist()  # 0.01 … 100, without a = 1 itself
     rng = np.random.default_rng(args.seed)
     w, u, dy = rng.normal(size=(N_OUT, N_IN)), rng.normal(size=(M, N_IN)), rng.normal(size=(M, N_OUT))
@@ -102,4 +102,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "scale_invariance")

@@ -24,6 +24,7 @@ from micrograd_bn import cli
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 NAMES = [  # the paper's claims, one demo each (other files in demos/, such as a tour, are not claims)
     "figure1",
+    "init_sensitivity",
     "learning_rates",
     "saturation",
     "bias_explosion",
@@ -64,47 +65,69 @@ def test_demo_states_its_claim_and_has_main(name):
     assert callable(module.main)
 
 
-def test_figure1_bn_trains_faster_and_starts_normalized(tmp_path):
+def test_figure1_bn_trains_faster_and_its_median_drifts_less(tmp_path):
     r = run_quick("figure1", tmp_path)
     plain, bn = r["without BN"], r["with BN"]
-    assert bn["final_accuracy"] > plain["final_accuracy"] + 0.2  # Fig. 1(a)
-    assert bn["final_accuracy"] > 0.5
-    # Fig. 1(c): in the first window (γ ≈ 1, β ≈ 0) BN's input is ≈ N(0, 1): percentiles ±1.04, 0
-    assert np.allclose(bn["percentiles"][0], [-1.036, 0.0, 1.036], atol=0.4)
-    assert bn["median_max_abs"] < 1.0
-    # Fig. 1(b): the plain net's unit starts collapsed (nearly the same x for every digit)
-    assert plain["width_first"] < 0.5 * bn["width_first"]
+    assert len(r["seeds"]) >= 3
+    for k in range(len(r["seeds"])):  # every seed (seen on 13 seeds: margin ≥ 0.13 and drift ratio ≤ 0.75)
+        assert bn["final_accuracy"][k] > plain["final_accuracy"][k] + 0.1  # Fig. 1(a)
+        # Fig. 1(c): in the first window (γ ≈ 1, β ≈ 0) BN's input is ≈ N(0, 1): percentiles ±1.04, 0
+        assert np.allclose(bn["percentiles"][k][0], [-1.036, 0.0, 1.036], atol=0.5)
+        assert bn["median_drift"][k] < plain["median_drift"][k]  # (b, c): BN's median moves less
+    # the spread is not asserted: it widens with BN too (reported in the docstring and docs/demos.md)
     for res in (plain, bn):  # the NumPy evaluation is the engine's eval() network
         assert res["numpy_vs_engine"] < 1e-12
 
 
-def test_learning_rates_plain_stalls_or_diverges_where_bn_trains(tmp_path):
-    r = run_quick("learning_rates", tmp_path)
-    assert r["rates"] == [1.0, 10.0]
+def test_init_sensitivity_bn_trains_from_every_init_and_keeps_gradients_level(tmp_path):
+    r = run_quick("init_sensitivity", tmp_path)
     plain, bn = r["without BN"], r["with BN"]
-    for k in range(len(r["rates"])):
-        assert bn["accuracy"][k] > plain["accuracy"][k]
-    assert bn["accuracy"][0] > plain["accuracy"][0] + 0.2  # lr 1
-    assert plain["status"][1] == "diverges" and plain["final_loss"][1] > math.log(10)  # lr 10
-    assert bn["final_loss"][1] < plain["final_loss"][1]
+    assert len(r["seeds"]) >= 3 and len(r["inits"]) >= 3 and "PyTorch default" in r["inits"]
+    # abstract: "less careful about initialization": for every seed, BN's accuracy varies less over the inits
+    for spread_bn, spread_plain in zip(bn["spread"], plain["spread"], strict=True):
+        assert spread_bn < spread_plain
+    assert np.min(bn["accuracy"]) > 0.4 and np.min(plain["accuracy"]) < 0.15  # the plain net stuck at chance somewhere
+    # vanishing gradients without BN at small inits; level through depth with BN at every init (every seed)
+    for init in ("N(0, 0.125²)", "PyTorch default"):
+        assert max(plain["first_over_last"][init]) < 1e-3
+    for ratios in bn["first_over_last"].values():
+        assert all(0.1 < x < 10 for x in ratios)
+
+
+def test_learning_rates_bn_trains_at_a_rate_where_the_plain_net_does_not(tmp_path):
+    r = run_quick("learning_rates", tmp_path)
+    assert len(r["seeds"]) >= 3 and r["rates"] == [10.0] and r["held_rates"] == [30.0]
+    for k in range(len(r["seeds"])):  # every seed: some rate where BN trains and the plain net does not
+        assert any(
+            r[grid]["with BN"]["status"][k][j] == "trains" and r[grid]["without BN"]["status"][k][j] != "trains"
+            for grid in ("every_layer", "held")
+            for j in range(len(r[grid]["with BN"]["status"][k]))
+        )
+        # lr 10 on every layer: the plain net is stuck at chance or blows up, the BN net does better
+        assert r["every_layer"]["without BN"]["status"][k][0] in ("at chance", "blew up")
+        assert r["every_layer"]["with BN"]["accuracy"][k][0] > r["every_layer"]["without BN"]["accuracy"][k][0]
+    assert r["held"]["with BN"]["tolerance"] == [30.0] * len(r["seeds"])
+    assert r["held"]["without BN"]["tolerance"] == [None] * len(r["seeds"])
 
 
 def test_learning_rates_status_rules():
     status = load("learning_rates").status
     assert status(0.9, [2.3] * 10) == "trains"
-    assert status(0.2, [2.0] * 10) == "stalls"
-    assert status(0.1, [3.0] * 10) == "diverges"
-    assert status(0.1, [1.0] * 9 + [float("nan")]) == "diverges"
+    assert status(0.3, [2.0] * 10) == "slow"
+    assert status(0.1, [2.3] * 10) == "at chance"
+    assert status(0.1, [5.0] * 10) == "blew up"
+    assert status(0.9, [1.0] * 9 + [float("nan")]) == "blew up"
 
 
 def test_saturation_bn_keeps_fewer_sigmoids_saturated(tmp_path):
     r = run_quick("saturation", tmp_path)
     plain, bn = r["without BN"], r["with BN"]
-    assert r["threshold"] == 3.0
-    assert bn["share_start"] < 0.05  # normalized inputs: P(|N(0,1)| > 3) = 0.3%
-    assert plain["share_end"] > bn["share_end"] + 0.1
-    assert plain["share_end"] > plain["share_start"] + 0.1  # the plain net drifts into saturation
-    assert bn["final_accuracy"] > plain["final_accuracy"] + 0.2
+    assert r["threshold"] == 3.0 and len(r["seeds"]) >= 3
+    for k in range(len(r["seeds"])):  # every seed (seen on seeds 0–9: smallest margin of the first check 0.12)
+        assert bn["share_start"][k] < 0.05  # normalized inputs: P(|N(0,1)| > 3) = 0.3%
+        assert plain["share_end"][k] > bn["share_end"][k] + 0.1
+        assert plain["share_end"][k] > plain["share_start"][k] + 0.1  # the plain net drifts into saturation
+        assert bn["final_accuracy"][k] > plain["final_accuracy"][k] + 0.2
 
 
 def test_bias_explosion_detached_mean_lets_b_grow(tmp_path):
@@ -131,12 +154,15 @@ def test_scale_invariance_gradient_scales_as_one_over_a(tmp_path):
 
 def test_covariate_shift_is_measured_and_not_reduced_by_bn(tmp_path):
     r = run_quick("covariate_shift", tmp_path)
+    assert len(r["seeds"]) >= 3
     for label in ("without BN", "with BN"):
-        d, c = np.array(r[label]["distance"]), np.array(r[label]["cosine"])
-        assert d.shape[1] == 3 and np.all(d > 0) and np.all(np.isfinite(d))
+        d, c = np.array(r[label]["distance"]), np.array(r[label]["cosine"])  # [seed][probe][layer]
+        assert d.shape[0] == len(r["seeds"]) and d.shape[2] == 3 and np.all(d > 0) and np.all(np.isfinite(d))
         assert np.all(c <= 1 + 1e-12) and np.all(c >= -1 - 1e-12)
-    # Santurkar et al.: BN does not reduce ICS by Definition 2.1 (here it is larger early on)
-    assert r["with BN"]["median_distance"][0] > r["without BN"]["median_distance"][0]
+    # Santurkar et al.: BN does not reduce ICS by Definition 2.1 (here it is larger early on, layer 2, every seed;
+    # seen on seeds 0–9 at --quick: 10/10, by 3.5× or more)
+    for plain, bn in zip(r["without BN"]["median_distance"], r["with BN"]["median_distance"], strict=True):
+        assert bn[0] > plain[0]
 
 
 def test_covariate_shift_probe_gives_g_when_nothing_moved():
@@ -245,22 +271,24 @@ def bn_state(net) -> list[str]:
     return out
 
 
-def test_loss_landscape_probes_leave_training_bit_identical(tmp_path):
+def test_loss_landscape_probes_leave_training_bit_identical_and_bn_gradient_predicts_better(tmp_path):
     demo = load("loss_landscape")
     r = run_quick("loss_landscape", tmp_path)
+    assert len(r["seeds"]) >= 3
     for label, batchnorm in (("without BN", False), ("with BN", True)):
         res = r[label]
         # the probed run ends exactly where the same training without probes ends: values and running statistics
-        unprobed = demo.run(batchnorm, r["lr"], r["steps"], every=None, seed=0)["state"]
-        assert [x.hex() for x in res["state"]] == [x.hex() for x in unprobed]
-        for key, (lo, hi) in res["bands"].items():  # Fig. 4's shaded bands are well-formed
-            lo, hi = np.array(lo), np.array(hi)
-            assert lo.shape == hi.shape == (len(res["probe_steps"]),), key
-            assert np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(lo <= hi), key
+        unprobed = demo.run(batchnorm, r["lr"], r["steps"], every=None, seed=r["seeds"][0])["state"]
+        assert [x.hex() for x in res["state"][0]] == [x.hex() for x in unprobed]
         assert np.all(np.array(res["landscape"]) > 0)  # a cross-entropy
         assert np.all(np.array(res["gradient_change"]) >= 0)
-        assert np.all(np.isfinite(res["beta"])) and min(res["beta"]) > 0
-    # which net is smoother is reported by the demo, not asserted: at this scale it can go either way
+        assert np.all(np.isfinite(res["beta"])) and np.min(res["beta"]) > 0
+    # Santurkar et al. Fig. 4(b): relative to its own size, BN's gradient changes less along −∇ℓ (every seed);
+    # the loss variation and β are reported, not asserted: at this scale they go either way
+    for plain, bn in zip(
+        r["without BN"]["gradient_change_median"], r["with BN"]["gradient_change_median"], strict=True
+    ):
+        assert bn < plain
     assert len(r["etas"]) >= 2 and min(r["etas"]) > 0
 
 
@@ -303,12 +331,57 @@ def test_bn_state_sees_a_training_forward():
     assert bn_state(net) != before
 
 
-@pytest.mark.parametrize("lr", ["0", "-1", "inf", "nan"])
-def test_loss_landscape_rejects_a_bad_rate(tmp_path, lr):
+BAD_ARGUMENTS = [  # (demo, arguments, words the one-line error must contain)
+    ("figure1", ["--seed", "-1"], "'-1' is not a seed"),
+    ("figure1", ["--seed", "1.5"], "'1.5' is not a seed"),
+    ("figure1", ["--steps"], "unrecognized arguments: --steps"),
+    ("figure1", ["--paper", "--init-std", "0"], "'0' is not a weight std"),
+    ("figure1", ["--paper", "--seeds", "0"], "'0' is not a number of seeds"),
+    ("saturation", ["--seeds", "x"], "'x' is not a number of seeds"),
+    ("learning_rates", ["--rates", "0"], "'0' is not a rate"),
+    ("learning_rates", ["--rates", "-1"], "'-1' is not a rate"),
+    ("learning_rates", ["--output-lr", "0"], "'0' is not a rate"),
+    ("learning_rates", ["--rates", "1e9"], "'1e9' is not a rate"),
+    ("loss_landscape", ["--lr", "nan"], "'nan' is not a rate"),
+    ("loss_landscape", ["--lr", "inf"], "'inf' is not a rate"),
+    ("init_sensitivity", ["--seeds", "0"], "'0' is not a number of seeds"),
+    ("scale_invariance", ["--out", "README.md"], "is a file"),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "words"), BAD_ARGUMENTS)
+def test_a_bad_argument_is_one_line_and_exit_code_2(tmp_path, capsys, monkeypatch, name, args, words):
+    monkeypatch.chdir(DEMOS.parent)  # --out README.md: an existing file
     with pytest.raises(SystemExit) as exit_info:
-        load("loss_landscape").main(["--quick", "--out", str(tmp_path), "--lr", lr])
-    assert str(exit_info.value) == f"loss_landscape: --lr must be a positive number, got {float(lr)}"
-    assert not (tmp_path / "loss_landscape.png").exists()
+        load(name).main(["--quick", "--out", str(tmp_path), *args] if "--out" not in args else ["--quick", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"{name}.py: error: ") and words in err, err
+    assert not list(tmp_path.iterdir())  # nothing ran
+
+
+def test_ctrl_c_ends_a_demo_with_one_line_and_exit_code_130(capsys):
+    load("figure1")  # puts demos/ on sys.path, where the demos find their _common
+    common = importlib.import_module("_common")
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as exit_info:
+        common.run_main(interrupted, "figure1")
+    assert exit_info.value.code == 130  # 128 + SIGINT, as a shell reports it
+    assert capsys.readouterr().err == "figure1.py: interrupted\n"
+
+
+def test_cli_names_the_demo_in_usage_and_errors(capfd):
+    assert cli.main(["demo", "figure1", "--help"]) == 0
+    assert capfd.readouterr().out.startswith("usage: micrograd-bn demo figure1 [-h]")
+    assert cli.main(["demo", "learning_rates", "--rates", "0"]) == 2
+    err = capfd.readouterr().err
+    assert err == (
+        "micrograd-bn demo learning_rates: error: argument --rates: '0' is not a rate; give a number above 0 "
+        "and at most 1e+06 (see micrograd-bn demo learning_rates --help)\n"
+    )
 
 
 def test_regularization_batch_mates_move_training_output_only(tmp_path):
