@@ -180,12 +180,32 @@ def rms_norm_backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str
     >>> g["dms"].round(6).tolist(), g["dx"].round(6).tolist()
     ([-0.033941], [[0.181019, -0.135765]])
     """
-    c = x.shape[1]
+    return {key: sum(terms[1:], terms[0]) for key, terms in rms_norm_terms(dy, x, gamma, eps).items()}
+
+
+def rms_norm_terms(
+    dy: Array, x: Array, gamma: Array, eps: float, given: dict[str, Array] | None = None, absolute: bool = False
+) -> dict[str, list[Array]]:
+    """`rms_norm_backward`'s equations term by term: each quantity's list of terms, whose sum is it.
+
+    `given` replaces the earlier quantities an equation uses (dx_hat, dms) by other values, e.g.
+    a learner's; `absolute=True` makes every factor positive (the size of the terms, to judge
+    rounding by).
+
+    >>> terms = rms_norm_terms(np.array([[1.0, 0.0]]), np.array([[3.0, 4.0]]), np.ones(2), 0.0)
+    >>> [len(terms[k]) for k in ("dx_hat", "dms", "dx", "dgamma")]
+    [1, 1, 2, 1]
+    """
+    pos = np.abs if absolute else (lambda v: v)
+    given, c = given or {}, x.shape[1]
     ms, x_hat = (rms_norm_forward(x, np.ones(c), eps)[key] for key in ("ms", "x_hat"))
-    dx_hat = dy * gamma
-    dms = (dx_hat * x).sum(axis=1) * -0.5 * (ms + eps) ** -1.5
-    dx = dx_hat / np.sqrt(ms + eps)[:, None] + dms[:, None] * 2.0 * x / c
-    return {"dx_hat": dx_hat, "dms": dms, "dx": dx, "dgamma": _affine_backward(dy, x_hat)["dgamma"]}
+    terms: dict[str, list[Array]] = {"dx_hat": [pos(dy * gamma)]}
+    dx_hat = pos(given.get("dx_hat", terms["dx_hat"][0]))
+    terms["dms"] = [(dx_hat * pos(x)).sum(axis=1) * pos(-0.5) * (ms + eps) ** -1.5]
+    dms = pos(given.get("dms", terms["dms"][0]))
+    terms["dx"] = [dx_hat / np.sqrt(ms + eps)[:, None], dms[:, None] * 2.0 * pos(x) / c]
+    terms["dgamma"] = [_param_grads(pos(dy), pos(x_hat))["dgamma"]]
+    return terms
 
 
 def group_norm_forward(x: Array, gamma: Array, beta: Array, eps: float, num_groups: int) -> dict[str, Array]:
@@ -227,14 +247,19 @@ def group_norm_backward(dy: Array, x: Array, gamma: Array, eps: float, num_group
     dx_hat = dy * _per_channel(gamma, x)
     groups = backward(_groups(dx_hat, num_groups), _groups(x, num_groups), np.ones(1), eps)  # per group
     x_hat = group_norm_forward(x, np.ones(c), np.zeros(c), eps, num_groups)["x_hat"]
-    by_channel = (np.moveaxis(a, 1, -1).reshape(-1, c) for a in (dy, x_hat))  # (N·H·W, C): Σ over all but C
     return {
         "dx_hat": dx_hat,
         "dvar": groups["dvar"].reshape(stats),
         "dmean": groups["dmean"].reshape(stats),
         "dx": _ungroup(groups["dx"], x.shape),
-        **_affine_backward(*by_channel),
+        **_param_grads(dy, x_hat),
     }
+
+
+def _param_grads(dy: Array, x_hat: Array) -> dict[str, Array]:
+    """∂ℓ/∂γ_k = Σ ∂ℓ/∂y · x̂ and ∂ℓ/∂β_k = Σ ∂ℓ/∂y over all axes but the channel's (axis 1 of (N, C, …))."""
+    axes = (0, *range(2, dy.ndim))
+    return {"dgamma": (dy * x_hat).sum(axis=axes), "dbeta": dy.sum(axis=axes)}
 
 
 def _groups(x: Array, num_groups: int) -> Array:

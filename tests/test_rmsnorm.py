@@ -44,19 +44,10 @@ def autodiff(x: np.ndarray, dy: np.ndarray, gamma, eps: float | None) -> dict[st
 
 
 def scales(x, dy, gamma, eps) -> dict[str, float]:
-    """The size of the terms each quantity sums (every factor of rms_norm_backward's lines made positive)."""
-    a, c = np.abs, x.shape[1]
-    ms = ref.rms_norm_forward(x, np.ones(c), eps)["ms"][:, None]
-    dx_hat = a(dy * gamma)
-    dms = (dx_hat * a(x)).sum(axis=1, keepdims=True) * 0.5 * (ms + eps) ** -1.5
-    terms = {
-        "y": a(gamma * x) / np.sqrt(ms + eps),
-        "dx_hat": dx_hat,
-        "dms": dms,
-        "dx": dx_hat / np.sqrt(ms + eps) + dms * 2 * a(x) / c,
-        "dgamma": (a(dy * x) / np.sqrt(ms + eps)).sum(axis=0),
-    }
-    return {k: float(np.max(v)) for k, v in terms.items()}
+    """The size of the terms each quantity sums (rms_norm_terms with every factor made positive), and y's."""
+    terms = ref.rms_norm_terms(dy, x, gamma, eps, absolute=True)
+    sizes = {key: float(np.max(sum(ts[1:], ts[0]))) for key, ts in terms.items()}
+    return sizes | {"y": float(np.max(np.abs(ref.rms_norm_forward(x, gamma, eps)["y"])))}
 
 
 def assert_matches_closed_form(x, dy, gamma, eps, closed=ref.rms_norm_backward, rtol=RTOL_EXACT):
