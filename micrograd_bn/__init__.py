@@ -58,7 +58,7 @@ if ENGINE != "python":
         _sys.modules[__name__ + ".engine"] = engine  # `from .engine import Value` now gets the compiled one
         ENGINE = "compiled"
 
-from .batchnorm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .batchnorm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
 from .engine import Op, Value, gc_paused, operation, topological_order, zero_grad
 from .nn import (
     MLP,
@@ -102,10 +102,12 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Dropout",
+    "GroupNorm",
     "LayerNorm",
     "Linear",
     "Module",
     "Op",
+    "RMSNorm",
     "ReLU",
     "Sequential",
     "Sigmoid",

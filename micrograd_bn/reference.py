@@ -145,3 +145,133 @@ def layer_norm_backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[s
 def _per_row(param: Array) -> Array:
     """γ or β of shape (C,) as a (C, 1) column, so that it scales the rows of xᵀ."""
     return np.asarray(param, dtype=float)[:, None]
+
+
+# ---- RMSNorm (Zhang & Sennrich 2019) and GroupNorm (Wu & He 2018): the same chain rule on other groups
+
+
+def rms_norm_forward(x: Array, gamma: Array, eps: float) -> dict[str, Array]:
+    """RMSNorm (Zhang & Sennrich 2019, Sec. 3, eq. 4) over each row's C features: no μ, no β.
+
+    ms = (1/C) Σ_k x_k² (the mean square, RMS(x)²), x̂_k = x_k / √(ms + ε), y_k = γ_k x̂_k.
+    Returns ms ((N,)), x_hat and y ((N, C)).
+
+    >>> out = rms_norm_forward(np.array([[3.0, 4.0]]), np.ones(2), 0.0)
+    >>> out["ms"].tolist(), out["y"].round(4).tolist()
+    ([12.5], [[0.8485, 1.1314]])
+    """
+    ms = batch_mean(x.T**2)  # (1/C) Σ_k x_k², summed exactly, one per row
+    x_hat = x / np.sqrt(ms + eps)[:, None]  # eq. 4: x̂_k = x_k / RMS(x), with torch's ε under the root
+    return {"ms": ms, "x_hat": x_hat, "y": gamma * x_hat}
+
+
+def rms_norm_backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
+    """The chain rule through eq. 4 over each row's C features, given dy = ∂ℓ/∂y (Σ over k = 1..C):
+
+        ∂ℓ/∂x̂_k = ∂ℓ/∂y_k · γ_k
+        ∂ℓ/∂ms  = Σ_k ∂ℓ/∂x̂_k · x_k · (−½)(ms + ε)^(−3/2)      since x̂_k = x_k (ms + ε)^(−½)
+        ∂ℓ/∂x_k = ∂ℓ/∂x̂_k / √(ms + ε) + ∂ℓ/∂ms · 2x_k / C      since ∂ms/∂x_k = 2x_k / C
+        ∂ℓ/∂γ_k = Σ_n ∂ℓ/∂y_nk · x̂_nk                           over the examples
+
+    Sec. 3's equations without ∂ℓ/∂μ (there is no μ), and x_k where they have x_i − μ_B.
+    Returns dx_hat (N, C), dms (N,), dx (N, C) and dgamma (C,).
+
+    >>> g = rms_norm_backward(np.array([[1.0, 0.0]]), np.array([[3.0, 4.0]]), np.ones(2), 0.0)
+    >>> g["dms"].round(6).tolist(), g["dx"].round(6).tolist()
+    ([-0.033941], [[0.181019, -0.135765]])
+    """
+    return {key: sum(terms[1:], terms[0]) for key, terms in rms_norm_terms(dy, x, gamma, eps).items()}
+
+
+def rms_norm_terms(
+    dy: Array, x: Array, gamma: Array, eps: float, given: dict[str, Array] | None = None, absolute: bool = False
+) -> dict[str, list[Array]]:
+    """`rms_norm_backward`'s equations term by term: each quantity's list of terms, whose sum is it.
+
+    `given` replaces the earlier quantities an equation uses (dx_hat, dms) by other values, e.g.
+    a learner's; `absolute=True` makes every factor positive (the size of the terms, to judge
+    rounding by).
+
+    >>> terms = rms_norm_terms(np.array([[1.0, 0.0]]), np.array([[3.0, 4.0]]), np.ones(2), 0.0)
+    >>> [len(terms[k]) for k in ("dx_hat", "dms", "dx", "dgamma")]
+    [1, 1, 2, 1]
+    """
+    pos = np.abs if absolute else (lambda v: v)
+    given, c = given or {}, x.shape[1]
+    ms, x_hat = (rms_norm_forward(x, np.ones(c), eps)[key] for key in ("ms", "x_hat"))
+    terms: dict[str, list[Array]] = {"dx_hat": [pos(dy * gamma)]}
+    dx_hat = pos(given.get("dx_hat", terms["dx_hat"][0]))
+    terms["dms"] = [(dx_hat * pos(x)).sum(axis=1) * pos(-0.5) * (ms + eps) ** -1.5]
+    dms = pos(given.get("dms", terms["dms"][0]))
+    terms["dx"] = [dx_hat / np.sqrt(ms + eps)[:, None], dms[:, None] * 2.0 * pos(x) / c]
+    terms["dgamma"] = [_param_grads(pos(dy), pos(x_hat))["dgamma"]]
+    return terms
+
+
+def group_norm_forward(x: Array, gamma: Array, beta: Array, eps: float, num_groups: int) -> dict[str, Array]:
+    """GroupNorm (Wu & He 2018, Sec. 3.1, eqs. 1, 2, 6 and 7): Alg. 1 over each example's group of C/G channels
+    and their positions, m = (C/G)·H·W values (their set S_i), then y = γ_k x̂ + β_k with channel k's γ, β.
+
+    x is (N, C) or (N, C, H, W). Returns mean, var ((N, G), biased), x_hat and y (x's shape).
+
+    >>> out = group_norm_forward(np.array([[1.0, 3.0, 10.0, 30.0]]), np.ones(4), np.zeros(4), 0.0, 2)
+    >>> out["mean"].tolist(), out["y"].tolist()
+    ([[2.0, 20.0]], [[-1.0, 1.0, -1.0, 1.0]])
+    """
+    groups = forward_train(_groups(x, num_groups), np.ones(1), np.zeros(1), eps)  # Alg. 1, lines 1–3 per group
+    x_hat = _ungroup(groups["x_hat"], x.shape)
+    stats = {key: groups[key].reshape(x.shape[0], num_groups) for key in ("mean", "var")}
+    return {**stats, "x_hat": x_hat, "y": _per_channel(gamma, x) * x_hat + _per_channel(beta, x)}  # line 4
+
+
+def group_norm_backward(dy: Array, x: Array, gamma: Array, eps: float, num_groups: int) -> dict[str, Array]:
+    """Sec. 3's chain rule over each example's group of m = (C/G)·H·W entries i, with entry i's own
+    channel k's γ_k (Σ over the group's i; μ, σ² that group's):
+
+        ∂ℓ/∂x̂_i = ∂ℓ/∂y_i · γ_k
+        ∂ℓ/∂σ²  = Σ_i ∂ℓ/∂x̂_i (x_i − μ) (−½)(σ² + ε)^(−3/2)
+        ∂ℓ/∂μ   = Σ_i ∂ℓ/∂x̂_i · (−1/√(σ² + ε)) + ∂ℓ/∂σ² · Σ_i −2(x_i − μ) / m
+        ∂ℓ/∂x_i = ∂ℓ/∂x̂_i / √(σ² + ε) + ∂ℓ/∂σ² · 2(x_i − μ)/m + ∂ℓ/∂μ / m
+        ∂ℓ/∂γ_k = Σ_n Σ_hw ∂ℓ/∂y · x̂,  ∂ℓ/∂β_k = Σ_n Σ_hw ∂ℓ/∂y      over examples and positions
+
+    These are `backward`'s lines once ∂ℓ/∂x̂_i is formed, so it runs on the groups (columns of
+    the transpose) with dy·γ_k as dy and γ = 1. Returns dx_hat and dx (x's shape), dvar and
+    dmean ((N, G)), dgamma and dbeta ((C,)).
+
+    >>> x, dy = np.array([[1.0, 2.0, 4.0, 0.0, 3.0, 6.0]]), np.array([[1.0, 0.0, 0.0, 0.0, 0.0, 1.0]])
+    >>> g = group_norm_backward(dy, x, np.ones(6), 0.0, 2)  # two groups of 3 channels
+    >>> g["dvar"].round(4).tolist(), g["dx"].round(4).tolist()
+    ([[0.3436, -0.1021]], [[0.2291, -0.3436, 0.1145, 0.068, -0.1361, 0.068]])
+    """
+    c, stats = x.shape[1], (x.shape[0], num_groups)
+    dx_hat = dy * _per_channel(gamma, x)
+    groups = backward(_groups(dx_hat, num_groups), _groups(x, num_groups), np.ones(1), eps)  # per group
+    x_hat = group_norm_forward(x, np.ones(c), np.zeros(c), eps, num_groups)["x_hat"]
+    return {
+        "dx_hat": dx_hat,
+        "dvar": groups["dvar"].reshape(stats),
+        "dmean": groups["dmean"].reshape(stats),
+        "dx": _ungroup(groups["dx"], x.shape),
+        **_param_grads(dy, x_hat),
+    }
+
+
+def _param_grads(dy: Array, x_hat: Array) -> dict[str, Array]:
+    """∂ℓ/∂γ_k = Σ ∂ℓ/∂y · x̂ and ∂ℓ/∂β_k = Σ ∂ℓ/∂y over all axes but the channel's (axis 1 of (N, C, …))."""
+    axes = (0, *range(2, dy.ndim))
+    return {"dgamma": (dy * x_hat).sum(axis=axes), "dbeta": dy.sum(axis=axes)}
+
+
+def _groups(x: Array, num_groups: int) -> Array:
+    """(N, C, …) → (m, N·G): column n·G + g holds example n's group g, its channels then positions (S_i)."""
+    return x.reshape(x.shape[0] * num_groups, -1).T
+
+
+def _ungroup(columns: Array, shape: tuple[int, ...]) -> Array:
+    """Undo `_groups` for x's shape."""
+    return columns.T.reshape(shape)
+
+
+def _per_channel(param: Array, x: Array) -> Array:
+    """γ or β of shape (C,), shaped to scale axis 1 of x, (N, C) or (N, C, H, W)."""
+    return np.asarray(param, dtype=float).reshape(-1, *[1] * (x.ndim - 2))
