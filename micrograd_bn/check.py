@@ -27,9 +27,8 @@ from typing import Any
 import numpy as np
 
 from . import compare, reference
-from .grading import TOLERANCE, CheckError, Grade, Report, grade
+from .grading import FIT_TOLERANCE, TOLERANCE, CheckError, Grade, Report, grade
 
-FIT_TOLERANCE = 1e-7  # how exactly a diagnosis (factor, term) must explain the difference
 KEYS = ("dx_hat", "dvar", "dmean", "dx", "dgamma", "dbeta")  # Sec. 3's order
 UPSTREAM = {"dvar": ("dx_hat",), "dmean": ("dx_hat", "dvar"), "dx": ("dx_hat", "dvar", "dmean")}
 
@@ -138,7 +137,7 @@ def autodiff(case: Case, layer: str = "batchnorm") -> dict[str, np.ndarray]:
         x, dy = case.x, case.dy
         if case.spatial:
             x, dy = reference.from_columns(x, case.spatial), reference.from_columns(dy, case.spatial)
-        got = compare._autodiff(x, dy, case.gamma, case.beta, case.eps, momentum=0.1)
+        got = compare.autodiff(x, dy, case.gamma, case.beta, case.eps, momentum=0.1)
         return {k: got[k] for k in KEYS}
     return _layernorm_autodiff(case)
 

@@ -19,11 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from .check import FIT_TOLERANCE
 from .compare import TOLERANCE as WITNESS_TOLERANCE
-from .compare import relative_error
 from .engine import Value, topological_order
-from .grading import TOLERANCE, CheckError, Grade, Report, grade
+from .grading import FIT_TOLERANCE, TOLERANCE, CheckError, Grade, Report, grade
+from .numeric import central_difference, relative_error
 from .rules import default_name, op_title
 
 Inputs = Mapping[str, Any]  # leaf name -> a number or an array (NumPy or nested lists)
@@ -138,7 +137,7 @@ def _run(f: Callable[..., Value], point: Inputs, derivatives: Callable, h: float
         mine = dict(derivatives(**{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in data.items()}))
     except Exception as err:
         raise CheckError(f"your derivatives function raised {type(err).__name__}: {err}") from err
-    size = _term_sizes(loss, order)
+    size = chain_rule(order, loss, absolute=True)  # the size of the terms each gradient sums
     run: dict[str, Any] = {"mine": mine, "notes": [], "autodiff": {}, "size": {}, "finite_diff": {}, "depth": {}}
     run["nodes"], run["loss"], run["order"], run["point"] = nodes, loss, order, point
     depth = {id(v): n for n, v in enumerate(reversed(order))}
@@ -165,30 +164,27 @@ def _run(f: Callable[..., Value], point: Inputs, derivatives: Callable, h: float
     return run
 
 
-def _term_sizes(loss: Value, order: list[Value]) -> dict[int, float]:
-    """The chain rule with every factor made positive: the size of the terms each gradient sums
-    (compare's yardstick, for any graph)."""
-    size = {id(v): 0.0 for v in order}
-    size[id(loss)] = 1.0
+def chain_rule(
+    order: list[Value], root: Value, override: dict[int, float] | None = None, absolute: bool = False
+) -> dict[int, float]:
+    """∂root/∂v for every node of `order` (topological, as `topological_order` gives), by id: the
+    engine's chain rule, with `override` replacing some nodes' gradients (a learner's values) before
+    they propagate, and `absolute` making every local derivative positive (the size of the terms)."""
+    override = override or {}
+    grads = {id(v): 0.0 for v in order}
+    grads[id(root)] = 1.0
     for v in reversed(order):
+        g = grads[id(v)] = override.get(id(v), grads[id(v)])
         for child, d in zip(v.inputs, v.local_grads):
-            size[id(child)] += size[id(v)] * abs(d)
-    return size
+            grads[id(child)] += (abs(d) if absolute else d) * g
+    return grads
 
 
 def _finite_differences(f: Callable[..., Value], point: Inputs, key: str, h: float) -> np.ndarray:
     """(ℓ(x + δ) − ℓ(x − δ)) / 2δ for each entry of the leaf `key`, δ = h·max(1, |x|)."""
     base = np.asarray(point[key], dtype=float)
-    out = np.zeros(base.shape)
-    for idx in np.ndindex(base.shape):
-        step = h * max(1.0, abs(float(base[idx])))
-        ends = []
-        for sign in (1.0, -1.0):
-            moved = base.copy()
-            moved[idx] += sign * step
-            ends.append(_build(f, _leaves({**point, key: moved})[0]).data)
-        out[idx] = (ends[0] - ends[1]) / (2 * step)
-    return out
+    loss = lambda moved: _build(f, _leaves({**point, key: moved})[0]).data  # noqa: E731
+    return np.asarray(central_difference(loss, base, h * np.maximum(1.0, np.abs(base))))
 
 
 def _warn_constant_upstream(loss: Value, run: dict[str, Any]) -> None:
@@ -252,14 +248,9 @@ def _redone_from(run: dict[str, Any], given: str, key: str) -> bool:
     """Backpropagate with the learner's ∂ℓ/∂given in place of autodiff's; does it give their ∂ℓ/∂key?"""
     mine = np.asarray(run["mine"][given], dtype=float)
     override = {id(v): float(mine[idx]) for idx, v in run["nodes"][given]}
-    g = {id(run["loss"]): 1.0}
-    for v in reversed(run["order"]):
-        gv = override.get(id(v), g.get(id(v), 0.0))
-        for child, d in zip(v.inputs, v.local_grads):
-            g[id(child)] = g.get(id(child), 0.0) + d * gv
-        g[id(v)] = gv
+    g = chain_rule(run["order"], run["loss"], override)
     redone = np.zeros(run["autodiff"][key].shape)
     for idx, v in run["nodes"][key]:
-        redone[idx] = override.get(id(v), g.get(id(v), 0.0))
+        redone[idx] = g[id(v)]
     got = np.asarray(run["mine"][key], dtype=float)
     return bool(np.max(np.abs(got - redone)) <= TOLERANCE * run["size"][key])

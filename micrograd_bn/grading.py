@@ -2,7 +2,7 @@
 
 Shared by `check.check_backward` (BatchNorm's and LayerNorm's Sec. 3 quantities) and
 `gradcheck.check_gradients` (any labelled node). An error is max |Δ| over the size of the
-terms the quantity sums, as `compare` measures it (`compare.relative_error`).
+terms the quantity sums, as `compare` measures it (`numeric.relative_error`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .compare import relative_error
+from .numeric import relative_error
 
 TOLERANCE = 1e-8  # relative to the size of the summed terms; a right float64 answer gives ~1e-14
+FIT_TOLERANCE = 1e-7  # how exactly a diagnosis (a factor, a term, a model of a mistake) must explain the difference
 
 
 class CheckError(ValueError):
