@@ -61,6 +61,7 @@ def sec3_terms(
     eps: float,
     given: dict[str, Array] | None = None,
     ddof: int = 0,
+    ddof_slope: int | None = None,
     absolute: bool = False,
     param_axis: int = 0,
 ) -> dict[str, list[Array]]:
@@ -69,7 +70,8 @@ def sec3_terms(
     Keys dx_hat (∂ℓ/∂x̂_i), dvar (∂ℓ/∂σ²_B), dmean (∂ℓ/∂μ_B), dx (∂ℓ/∂x_i), dgamma, dbeta;
     statistics over axis 0. `given` replaces the earlier quantities an equation uses
     (dx_hat, dvar, dmean) by other values, e.g. a learner's; `ddof=1` is the same chain with
-    the unbiased variance Σ(x_i − μ_B)²/(m−1) in both σ²_B and ∂σ²_B/∂x_i = 2(x_i − μ_B)/(m−1);
+    the unbiased variance Σ(x_i − μ_B)²/(m−1) in both σ²_B and ∂σ²_B/∂x_i = 2(x_i − μ_B)/(m−1)
+    (`ddof_slope=0`: in σ²_B only);
     `absolute=True` makes every factor positive (the size of the terms, `compare.term_scales`);
     γ and β sum over `param_axis` (1 for LayerNorm's transposed rows).
 
@@ -88,7 +90,7 @@ def sec3_terms(
         var = var * m / (m - ddof)
         inv_std = 1.0 / np.sqrt(var + eps)
         x_hat = xmu * inv_std
-    n = m - ddof  # what σ²_B divides by
+    n = m - (ddof if ddof_slope is None else ddof_slope)  # what ∂σ²_B/∂x_i = 2(x_i − μ_B)/n divides by
     terms: dict[str, list[Array]] = {"dx_hat": [pos(dy * gamma)]}
     dx_hat = pos(given.get("dx_hat", terms["dx_hat"][0]))
     terms["dvar"] = [(dx_hat * pos(xmu)).sum(axis=0) * pos(-0.5) * (var + eps) ** -1.5]
