@@ -240,13 +240,13 @@ def _check(args: argparse.Namespace) -> int:
     from .check import CheckError, check_backward, load_attempt
 
     try:
-        report = check_backward(load_attempt(args.file, args.layer), args.layer)
+        report = check_backward(load_attempt(args.file, args.layer, args.timeout), args.layer, args.timeout)
     except CheckError as err:  # the file, not the checker: one line, the traceback only when asked
         if args.verbose and err.__cause__ is not None:
             traceback.print_exception(type(err.__cause__), err.__cause__, err.__cause__.__traceback__)
         hint = "" if args.verbose else " (--verbose shows the traceback)" if err.__cause__ is not None else ""
         print(f"micrograd-bn check: {err}{hint}", file=sys.stderr)
-        return 2
+        return err.exit_code
     print(report)
     return 0 if report.ok else 1
 
@@ -300,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="grade your backward (from `exercise`) quantity by quantity against autodiff")
     p.add_argument("file", help="your Python file defining batchnorm_backward(dy, x, gamma, eps)")
-    p.add_argument("--layer", choices=layers, default="batchnorm", help="which layer's backward (default batchnorm)")
+    p.add_argument("--layer", choices=layers, help="which layer's backward (default: the function the file defines)")
+    p.add_argument("--timeout", type=float, default=60.0, help="stop your function after SECONDS (default 60)")
     p.add_argument("--verbose", action="store_true", help="show the traceback when the file fails to load or run")
     p.set_defaults(run=_check)
     return parser

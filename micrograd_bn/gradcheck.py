@@ -21,7 +21,7 @@ import numpy as np
 
 from .compare import TOLERANCE as WITNESS_TOLERANCE
 from .engine import Value, topological_order
-from .grading import FIT_TOLERANCE, TOLERANCE, CheckError, Grade, Report, grade
+from .grading import FIT_TOLERANCE, TOLERANCE, CheckError, Grade, Report, grade, raised_at
 from .numeric import central_difference, relative_error
 from .rules import default_name, op_title
 
@@ -136,7 +136,7 @@ def _run(f: Callable[..., Value], point: Inputs, derivatives: Callable, h: float
     try:
         mine = dict(derivatives(**{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in data.items()}))
     except Exception as err:
-        raise CheckError(f"your derivatives function raised {type(err).__name__}: {err}") from err
+        raise CheckError(f"your derivatives function raised {type(err).__name__}: {err}{raised_at(err)}") from err
     size = chain_rule(order, loss, absolute=True)  # the size of the terms each gradient sums
     run: dict[str, Any] = {"mine": mine, "notes": [], "autodiff": {}, "size": {}, "finite_diff": {}, "depth": {}}
     run["nodes"], run["loss"], run["order"], run["point"] = nodes, loss, order, point
