@@ -619,3 +619,102 @@ def test_ctrl_c_and_sys_exit_in_the_learners_code_are_one_line_each():
     with pytest.raises(LearnerExit, match=r"called sys.exit\(3\)") as info:
         check_backward(lambda dy, x, g, e: __import__("sys").exit(3))
     assert info.value.exit_code == 4
+
+
+LEARNER_FILES = {  # name: (file content, extra options, exit status, what stderr says)
+    "sys.exit at import": ("import sys\nsys.exit(3)\n", [], 4, "called sys.exit(3)"),
+    "a loop at import": ("while True:\n    pass\n", ["--timeout", "0.3"], 124, "ran longer than 0.3 s"),
+    "a loop in the function": (
+        "def batchnorm_backward(dy, x, gamma, eps):\n    while True:\n        pass\n",
+        ["--timeout", "0.3"],
+        124,
+        "batchnorm_backward from attempt.py (on case m=2) ran longer",
+    ),
+    "Ctrl-C in the function": (
+        "def batchnorm_backward(dy, x, gamma, eps):\n    raise KeyboardInterrupt\n",
+        [],
+        130,
+        "interrupted (Ctrl-C)",
+    ),
+    "LayerNorm's function checked as BatchNorm": (
+        "def layernorm_backward(dy, x, gamma, eps):\n    return {}\n",
+        ["--layer", "batchnorm"],
+        2,
+        "it defines layernorm_backward, so use --layer layernorm (or leave --layer out)",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", LEARNER_FILES)
+def test_learner_files_that_exit_loop_or_are_interrupted_end_with_one_line(name, tmp_path, capsys):
+    content, options, expected_status, says = LEARNER_FILES[name]
+    path = tmp_path / "attempt.py"
+    path.write_text(content)
+    status, out, err = run(capsys, "check", str(path), *options)
+    assert status == expected_status and says in err and err.count("\n") == 1 and out == "", err
+
+
+def test_a_layernorm_file_is_found_without_layer(tmp_path, capsys):
+    path = tmp_path / "mine.py"
+    path.write_text(
+        "from micrograd_bn.reference import layer_norm_backward\n\n"
+        "def layernorm_backward(dy, x, gamma, eps):\n    return layer_norm_backward(dy, x, gamma, eps)\n"
+    )
+    status, out, _ = run(capsys, "check", str(path))
+    assert status == 0 and "LayerNorm backward" in out
+
+
+# --- LayerNorm: the same causes over each example's features -----------------------------------
+
+
+def ln_staged(dy, x, gamma, eps, ddof=0, eps_used=None, axis=1):
+    e = eps if eps_used is None else eps_used
+    n = x.shape[axis]
+    diff = x - x.mean(axis, keepdims=True)
+    var = (diff**2).sum(axis, keepdims=True) / (n - ddof)
+    inv = (var + e) ** -0.5
+    dx_hat = dy * gamma
+    dvar = -0.5 * (var + e) ** -1.5 * (dx_hat * diff).sum(axis, keepdims=True)
+    ddiff = dx_hat * inv + 2 * diff / (n - ddof) * dvar
+    dmean = -ddiff.sum(axis, keepdims=True)
+    out = {"dx_hat": dx_hat, "dvar": dvar.squeeze(axis), "dmean": dmean.squeeze(axis), "dx": ddiff + dmean / n}
+    return out | {"dgamma": (dy * diff * inv).sum(0), "dbeta": dy.sum(0)}
+
+
+LN_ROOT_ZOO = {
+    "unbiased variance all through": (
+        lambda dy, x, g, e: ln_staged(dy, x, g, e, ddof=1),
+        "dvar",
+        "uses the unbiased variance Σ(x_j − μ)²/(C−1)",
+        {"dx": "the same unbiased variance"},
+    ),
+    "ε left out": (lambda dy, x, g, e: ln_staged(dy, x, g, e, eps_used=0.0), "dvar", "leaves out ε", {"dx": "too"}),
+    "summed over the batch axis": (
+        lambda dy, x, g, e: ln_staged(dy, x, g, e, axis=0),
+        "dvar",
+        "summed over axis 0; Sec. 3 sums over each example's features (axis 1)",
+        {"dmean": "cannot tell yet", "dx": "cannot tell yet"},
+    ),
+    ".squeeze() at N = 1": (
+        lambda dy, x, g, e: {**ln_staged(dy, x, g, e), "dmean": ln_staged(dy, x, g, e)["dmean"].squeeze()},
+        "dmean",
+        "N = 1 on this case",
+        {},
+    ),
+    "dγ and dβ swapped": (
+        lambda dy, x, g, e: {**ln_staged(dy, x, g, e), "dgamma": dy.sum(0), "dbeta": ln_staged(dy, x, g, e)["dgamma"]},
+        "dgamma",
+        "swapped",
+        {"dbeta": "the other half of the swap"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", LN_ROOT_ZOO)
+def test_layernorm_root_cause_zoo(name):
+    attempt, key, cause, later = LN_ROOT_ZOO[name]
+    report = check_backward(attempt, layer="layernorm")
+    assert report.first_wrong.key == key and cause in report.diagnosis[0], report.diagnosis
+    for k, says in later.items():
+        symbol = next(g.symbol for g in report.grades if g.key == k)
+        assert says in next(d for d in report.diagnosis if d.startswith(symbol)), report.diagnosis
