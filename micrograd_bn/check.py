@@ -45,7 +45,9 @@ from .grading import (
     LearnerExit,
     Problem,
     Report,
+    follows_from,
     grade,
+    on_its_own,
     raised_at,
 )
 
@@ -585,13 +587,12 @@ class Diagnosis:
             return f"{sym} is wrong on its own too: {g.problem} on case {g.case}"
         if self.fits(g.key, self.predict(g.key), TOLERANCE):
             wrong = [self.spec.symbol(u) for u in UPSTREAM.get(g.key, ()) if self.grades[u].status == "WRONG"]
-            them = "it" if len(wrong) == 1 else "them"
-            return f"{sym} is right given your {' and '.join(wrong)}: it is wrong only because it uses {them}"
+            return follows_from(sym, wrong)
         if any(self.fits(g.key, self.predict(g.key, model)) for model in cause.models):
             return cause.follows.format(sym=sym)
         if cause.follows and not cause.models and g.rel_error is not None and g.rel_error <= PRECISION:
             return cause.follows.format(sym=sym)
-        return f"{sym} is wrong on its own too: check it after this one"
+        return on_its_own(sym)
 
 
 def _given(spec: NormSpec, attempt: Attempt) -> dict[str, np.ndarray]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from .compare import TOLERANCE as WITNESS_TOLERANCE
 from .engine import Value, topological_order
-from .grading import FIT_TOLERANCE, TOLERANCE, CheckError, Grade, Report, grade, raised_at
+from .grading import FIT_TOLERANCE, TOLERANCE, CheckError, Grade, Report, follows_from, grade, on_its_own, raised_at
 from .numeric import central_difference, relative_error
 from .rules import default_name, op_title
 
@@ -211,9 +211,9 @@ def _diagnose(report: Report, runs: list[dict[str, Any]]) -> list[str]:
     later = [g for g in report.grades[report.grades.index(wrong) + 1 :] if g.status == "WRONG" and not g.problem]
     for g in later:
         if all(_redone_from(run, wrong.key, g.key) for run in runs):
-            lines.append(f"{g.symbol} is right given your {wrong.symbol}: it is wrong only because it uses it")
+            lines.append(follows_from(g.symbol, [wrong.symbol]))
         else:
-            lines.append(f"{g.symbol} is wrong on its own too: check it after this one")
+            lines.append(on_its_own(g.symbol))
     return lines
 
 

@@ -54,6 +54,17 @@ def raised_at(err: BaseException) -> str:
     return "" if tb is None else f" at {Path(tb.tb_frame.f_code.co_filename).name}, line {tb.tb_lineno}"
 
 
+def follows_from(symbol: str, earlier: list[str]) -> str:
+    """The line for a later quantity that its equation, given the learner's earlier values, reproduces."""
+    them = "it" if len(earlier) == 1 else "them"
+    return f"{symbol} is right given your {' and '.join(earlier)}: it is wrong only because it uses {them}"
+
+
+def on_its_own(symbol: str) -> str:
+    """The line for a later quantity that is wrong even given the learner's earlier values."""
+    return f"{symbol} is wrong on its own too: check it after this one"
+
+
 class Problem(Enum):
     """Why a learner's value cannot be compared entry by entry (or cannot pass)."""
 
