@@ -20,14 +20,9 @@ each example's features).
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import itertools
-import signal
-import sys
-import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,9 +35,7 @@ from .grading import (
     TOLERANCE,
     CheckError,
     CheckInterrupted,
-    CheckTimeout,
     Grade,
-    LearnerExit,
     Problem,
     Report,
     follows_from,
@@ -50,6 +43,7 @@ from .grading import (
     on_its_own,
     raised_at,
 )
+from .learner import function_name, learner_code, load_module
 
 KEYS = ("dx_hat", "dvar", "dmean", "dx", "dgamma", "dbeta")  # Sec. 3's order
 UPSTREAM = {"dvar": ("dx_hat",), "dmean": ("dx_hat", "dvar"), "dx": ("dx_hat", "dvar", "dmean")}
@@ -227,48 +221,6 @@ def scales(case: Case, layer: str = "batchnorm") -> dict[str, float]:
 # --- running the learner's function -----------------------------------------------------------
 
 
-class _Deadline(BaseException):  # a BaseException: a learner's `except Exception` cannot swallow it
-    pass
-
-
-@contextmanager
-def _deadline(seconds: float | None) -> Iterator[None]:
-    """Raise _Deadline in the main thread after `seconds` (signal.setitimer, SIGALRM): the learner's
-    code runs in this process, so its results, tracebacks and changed inputs stay visible. A long
-    single C call ends before the signal is handled; off the main thread or without SIGALRM
-    (Windows) there is no deadline."""
-    if not seconds or not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise _Deadline
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-@contextmanager
-def _learner_code(what: str, timeout: float | None) -> Iterator[None]:
-    """Run the learner's code: a timeout, Ctrl-C and sys.exit each become one line with its own exit code."""
-    try:
-        with _deadline(timeout):
-            yield
-    except _Deadline:
-        raise CheckTimeout(f"{what} ran longer than {timeout:g} s and was stopped (a loop that never ends?)") from None
-    except KeyboardInterrupt as err:
-        raise CheckInterrupted(f"interrupted (Ctrl-C) while {what} ran{raised_at(err)}") from None
-    except SystemExit as err:
-        raise LearnerExit(
-            f"{what} called sys.exit({err.code!r}){raised_at(err)}: keep scripts under `if __name__ == '__main__':`"
-        ) from None
-
-
 @dataclass
 class Attempt:
     """The learner's function on one case: what it returned (by key) and the inputs it changed in place."""
@@ -279,23 +231,16 @@ class Attempt:
     as_tuple: bool = False  # CS231n's (dx, dgamma, dbeta)
 
 
-def _name(fn: Callable) -> str:
-    code = getattr(fn, "__code__", None)
-    from_file = code and getattr(fn, "__module__", "__main__") != "__main__"  # a notebook cell's file is no name
-    where = f" from {Path(code.co_filename).name}" if from_file else ""
-    return f"{getattr(fn, '__name__', 'function')}{where}"
-
-
 def _call(fn: Callable, case: Case, timeout: float | None) -> Attempt:
     args = {"dy": case.dy.copy(), "x": case.x.copy(), "gamma": case.gamma.copy()}  # copies: fn may write to them
     try:
-        with _learner_code(f"{_name(fn)} (on case {case.name})", timeout):
+        with learner_code(f"{function_name(fn)} (on case {case.name})", timeout):
             out = fn(args["dy"], args["x"], args["gamma"], float(case.eps))
     except CheckError:
         raise
     except Exception as err:
         raise CheckError(
-            f"{_name(fn)} raised {type(err).__name__}: {err} (on case {case.name}){raised_at(err)}"
+            f"{function_name(fn)} raised {type(err).__name__}: {err} (on case {case.name}){raised_at(err)}"
         ) from err
     originals = {"dy": case.dy, "x": case.x, "gamma": case.gamma}
     changed = {k: v for k, v in args.items() if not np.array_equal(v, originals[k])}
@@ -303,7 +248,8 @@ def _call(fn: Callable, case: Case, timeout: float | None) -> Attempt:
         return Attempt(case, dict(zip(TUPLE_KEYS, out)), changed, as_tuple=True)
     if not isinstance(out, Mapping):
         raise CheckError(
-            f"{_name(fn)} returned {type(out).__name__}, not a dict: return {{'dx_hat': ..., 'dvar': ..., ...}} "
+            f"{function_name(fn)} returned {type(out).__name__}, not a dict: "
+            "return {'dx_hat': ..., 'dvar': ..., ...} "
             f"with any of the keys {', '.join(KEYS)} (or CS231n's tuple (dx, dgamma, dbeta))"
         )
     return Attempt(case, dict(out), changed)
@@ -353,7 +299,9 @@ def check_backward(fn: Callable[..., Any], layer: str | None = None, timeout: fl
         for g in grades:
             if g.key not in TUPLE_KEYS:
                 g.status = "not given"
-    report = Report(f"{spec.name} backward: {_name(fn)}, {len(all_cases)} cases, against autodiff", grades, notes=notes)
+    report = Report(
+        f"{spec.name} backward: {function_name(fn)}, {len(all_cases)} cases, against autodiff", grades, notes=notes
+    )
     if report.first_wrong is not None:
         report.diagnosis = Diagnosis(spec, attempts, expected, sizes, report).lines()
     elif any(a.changed for a in attempts):
@@ -786,24 +734,7 @@ def load_attempt(path: str | Path, layer: str | None = None, timeout: float | No
     CheckInterrupted, LearnerExit when the file runs too long, is interrupted or exits).
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckError(f"{path}: no such file (write a template with: micrograd-bn exercise --out {path})")
-    spec = importlib.util.spec_from_file_location(f"_attempt_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise CheckError(f"{path}: cannot be imported as Python (name it something.py)")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # as an import would (dataclasses in the file look themselves up there)
-    try:
-        with _learner_code(f"{path} (while loading)", timeout):
-            spec.loader.exec_module(module)
-    except SyntaxError as err:
-        raise CheckError(f"{path}, line {err.lineno}: SyntaxError: {err.msg}") from err
-    except CheckError:
-        raise
-    except Exception as err:
-        raise CheckError(f"{path}: raised {type(err).__name__} while loading: {err}{raised_at(err)}") from err
-    finally:
-        sys.modules.pop(spec.name, None)
+    module = load_module(path, timeout)
     found = {k: v for k, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__}
     wanted = [NORMS[layer].function] if layer else [s.function for s in NORMS.values()]
     name = next((n for n in wanted if n in found), None)

@@ -597,7 +597,7 @@ def test_cs231n_tuple_is_graded_and_the_rest_not_given():
 
 
 def test_a_runaway_function_is_stopped_by_the_timeout():
-    from micrograd_bn.check import CheckTimeout
+    from micrograd_bn.grading import CheckTimeout
 
     def forever(dy, x, gamma, eps):
         while True:
@@ -612,7 +612,7 @@ def test_a_runaway_function_is_stopped_by_the_timeout():
 
 
 def test_ctrl_c_and_sys_exit_in_the_learners_code_are_one_line_each():
-    from micrograd_bn.check import CheckInterrupted, LearnerExit
+    from micrograd_bn.grading import CheckInterrupted, LearnerExit
 
     def interrupted(dy, x, gamma, eps):
         raise KeyboardInterrupt
