@@ -209,7 +209,14 @@ def sec3_terms(case: Case, spec: NormSpec, given: Mapping[str, np.ndarray] | Non
     """Each quantity's terms from the norm's closed form, with `given` (the learner's values) for
     the earlier quantities each equation uses; `model` as `reference.sec3_terms`'s (ddof, absolute)."""
     eps = model.pop("eps", case.eps)
-    return spec.terms(model.pop("dy", case.dy), case.x, model.pop("gamma", case.gamma), eps, dict(given or {}), **model)
+    return spec.terms(
+        model.pop("dy", case.dy),
+        model.pop("x", case.x),
+        model.pop("gamma", case.gamma),
+        eps,
+        dict(given or {}),
+        **model,
+    )
 
 
 def scales(case: Case, layer: str = "batchnorm") -> dict[str, float]:
@@ -441,7 +448,7 @@ class Diagnosis:
                 Cause(
                     f"{sym} is computed from the {' and '.join(names)} your function changed in place: "
                     "it follows from that",
-                    (lambda n: {k: v for k, v in self.attempts[n].changed.items() if k in ("dy", "gamma")},),
+                    (lambda n: dict(self.attempts[n].changed),),
                     "{sym} is computed from the changed inputs too",
                     root=_changed_line(self.attempts),
                 )
