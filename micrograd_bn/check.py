@@ -387,7 +387,7 @@ class Diagnosis:
         errors = [float(np.max(np.abs(g - e))) / s[key] for g, e, s in zip(got, exp, self.sizes)]
         if wrong.kind is Problem.LOW_PRECISION:
             return Cause(
-                f"{sym} is {wrong.problem[6:]}: it loses precision (rel err {wrong.rel_error:.1e}, "
+                f"{sym} is {_low_dtype(a.answer[key] for a in self.attempts)}: it loses precision (rel err {wrong.rel_error:.1e}, "
                 f"above {TOLERANCE:g}); "
                 "compute and return float64",
                 follows="{sym} is rounded the same way",
@@ -563,6 +563,11 @@ def _given(spec: NormSpec, attempt: Attempt) -> dict[str, np.ndarray]:
         if arr.dtype.kind in "fiu" and arr.shape == spec.shape(k, attempt.case.x.shape) and np.all(np.isfinite(arr)):
             out[k] = arr.astype(float)
     return out
+
+
+def _low_dtype(values) -> str:
+    """The name of the first dtype narrower than float64 among the learner's values (float32, float16)."""
+    return next(d.name for d in (np.asarray(v).dtype for v in values) if d.kind == "f" and d.itemsize < 8)
 
 
 def _changed_line(attempts: list[Attempt]) -> str:
