@@ -386,9 +386,9 @@ class Diagnosis:
         assert got is not None
         errors = [float(np.max(np.abs(g - e))) / s[key] for g, e, s in zip(got, exp, self.sizes)]
         if wrong.kind is Problem.LOW_PRECISION:
+            dtype = _low_dtype(a.answer[key] for a in self.attempts)
             return Cause(
-                f"{sym} is {_low_dtype(a.answer[key] for a in self.attempts)}: it loses precision (rel err {wrong.rel_error:.1e}, "
-                f"above {TOLERANCE:g}); "
+                f"{sym} is {dtype}: it loses precision (rel err {wrong.rel_error:.1e}, above {TOLERANCE:g}); "
                 "compute and return float64",
                 follows="{sym} is rounded the same way",
             )
