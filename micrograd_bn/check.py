@@ -38,6 +38,7 @@ from .grading import (
     Grade,
     Problem,
     Report,
+    cannot_tell,
     follows_from,
     grade,
     on_its_own,
@@ -533,11 +534,7 @@ class Diagnosis:
         sym = g.symbol
         blocked = [u for u in UPSTREAM.get(g.key, ()) if self.grades[u].status == "WRONG" and self.values(u) is None]
         if blocked:
-            uses = " and ".join(f"your {self.spec.symbol(u)}" for u in blocked)
-            why = self.grades[blocked[0]].problem
-            return (
-                f"{sym}: cannot tell yet: it uses {uses}, which cannot be put into its equation ({why}); fix that first"
-            )
+            return cannot_tell(sym, [self.spec.symbol(u) for u in blocked], self.grades[blocked[0]].problem)
         if g.kind not in (None, Problem.LOW_PRECISION):
             return f"{sym} is wrong on its own too: {g.problem} on case {g.case}"
         if self.fits(g.key, self.predict(g.key), TOLERANCE):

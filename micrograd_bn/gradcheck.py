@@ -22,7 +22,19 @@ import numpy as np
 
 from .compare import TOLERANCE as WITNESS_TOLERANCE
 from .engine import Value, topological_order
-from .grading import FIT_TOLERANCE, TOLERANCE, CheckError, Grade, Report, follows_from, grade, on_its_own, raised_at
+from .grading import (
+    FIT_TOLERANCE,
+    TOLERANCE,
+    CheckError,
+    Grade,
+    Problem,
+    Report,
+    cannot_tell,
+    follows_from,
+    grade,
+    on_its_own,
+    raised_at,
+)
 from .learner import learner_code
 from .numeric import central_difference, relative_error
 from .rules import default_name, op_title
@@ -226,9 +238,13 @@ def _diagnose(report: Report, runs: list[Run]) -> list[str]:
         lines = [f"{wrong.symbol}: {wrong.problem}{where}"]
     else:
         lines = [_explain(wrong, runs)]
-    later = [g for g in report.grades[report.grades.index(wrong) + 1 :] if g.status == "WRONG" and not g.problem]
+    later = [g for g in report.grades[report.grades.index(wrong) + 1 :] if g.status == "WRONG"]
     for g in later:
-        if all(_redone_from(run, wrong.key, g.key) for run in runs):
+        if wrong.kind not in (None, Problem.LOW_PRECISION):  # its values cannot be put into the chain rule
+            lines.append(cannot_tell(g.symbol, [wrong.symbol], wrong.problem))
+        elif g.kind not in (None, Problem.LOW_PRECISION):
+            lines.append(on_its_own(g.symbol))
+        elif all(_redone_from(run, wrong.key, g.key) for run in runs):
             lines.append(follows_from(g.symbol, [wrong.symbol]))
         else:
             lines.append(on_its_own(g.symbol))

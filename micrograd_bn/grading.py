@@ -65,6 +65,12 @@ def on_its_own(symbol: str) -> str:
     return f"{symbol} is wrong on its own too: check it after this one"
 
 
+def cannot_tell(symbol: str, earlier: list[str], why: str) -> str:
+    """The line for a later quantity whose equation cannot take the learner's earlier values (shape, NaN, None)."""
+    uses = " and ".join(f"your {e}" for e in earlier)
+    return f"{symbol}: cannot tell yet: it uses {uses}, which cannot be put into its equation ({why}); fix that first"
+
+
 class Problem(Enum):
     """Why a learner's value cannot be compared entry by entry (or cannot pass)."""
 
