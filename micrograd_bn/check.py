@@ -580,7 +580,9 @@ def _factor_parts(spec: NormSpec, key: str, case: Case) -> list[tuple[str, Any, 
     """The factors a product may use on one case: (symbol, value, exponents tried); √(σ²+ε) in half-powers."""
     M, m = spec.count(key, case.x.shape)
     wide = (-2, -1, 0, 1, 2)
+    other = ("N" if M == "C" else "C", case.x.size / m, (-1, 0, 1))  # the other axis: x.shape[1] for m
     parts: list[tuple[str, Any, tuple[int, ...]]] = [("2", 2.0, wide), (M, m, wide), (f"({M}−1)", m - 1, (-1, 0, 1))]
+    parts.append(other)
     if not (spec.axis == 1 and key in ("dvar", "dmean")):  # LayerNorm's γ is per feature, σ² per example
         parts.append(("γ", case.gamma, wide))
     if not (spec.axis == 1 and key in ("dgamma", "dbeta")):
@@ -667,7 +669,7 @@ def _describe_term(spec: NormSpec, key: str, name: str, coef: list[float], all_c
     ):
         if all(close(a, target) for a in coef):
             return f"{sym} {text} {name}"
-    parts = [_factor_parts(spec, key, c)[:3] for c in all_cases]  # the numbers: 2, m, m − 1
+    parts = [_factor_parts(spec, key, c)[:4] for c in all_cases]  # the numbers: 2, m, m − 1 and the other count
     counts = [spec.count(key, c.x.shape)[1] for c in all_cases]
     small, large = int(np.argmin(counts)), int(np.argmax(counts))
     with np.errstate(all="ignore"):

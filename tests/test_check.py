@@ -506,6 +506,12 @@ ROOT_ZOO = {  # name: (attempt, first wrong key, its cause, {later key: what its
         "the sign went inside the power",
         {},
     ),
+    "x.shape[1] for m in ∂ℓ/∂x_i's last term": (
+        staged_with(lambda o, dy, x, g, e: {"dx": o["dx"] - o["dmean"] / len(x) + o["dmean"] / x.shape[1]}),
+        "dx",
+        "has the term ∂ℓ/∂μ_B · 1/m multiplied by m/C",
+        {},
+    ),
     "dy changed in place through an alias": (aliased_dy, "dbeta", "computed from the dy your function changed", {}),
     "∂ℓ/∂μ_B left unsummed": (
         staged_with(lambda o, dy, x, g, e: {"dmean": dy * g * -1 / np.sqrt(x.var(0) + e)}),
@@ -703,6 +709,12 @@ LN_ROOT_ZOO = {
         lambda dy, x, g, e: {**ln_staged(dy, x, g, e), "dmean": ln_staged(dy, x, g, e)["dmean"].squeeze()},
         "dmean",
         "N = 1 on this case",
+        {},
+    ),
+    "N where Sec. 3 divides by C": (
+        lambda dy, x, g, e: {**ln_staged(dy, x, g, e), "dx": ln_staged(dy, x, g, e)["dx"] * x.shape[1] / x.shape[0]},
+        "dx",
+        "off by the factor C/N",
         {},
     ),
     "dγ and dβ swapped": (
