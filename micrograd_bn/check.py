@@ -2,11 +2,16 @@
 
 `check_backward(fn)` runs the learner's `batchnorm_backward(dy, x, gamma, eps)` on a fixed
 set of cases chosen so that a careless derivation cannot pass by luck, sets each returned
-quantity beside autodiff (read off the labelled nodes of the engine's graph) and, for the
-first wrong quantity in Sec. 3's order, says what is wrong there: a constant factor, a
-sign, a shape, a missing or extra term of Sec. 3's equation, or a wrong quantity that only
-inherits an earlier mistake. Errors are measured as `compare` measures them: max |Δ| over
-the size of the terms the equation sums (`compare.term_scales`).
+quantity beside autodiff (read off the nodes of Alg. 1 the layer names) and, for the first
+wrong quantity in Sec. 3's order, names the root cause once: a shape, NaN or complex value,
+float32 rounding, a whole derivation with another variance or without ε, inputs changed in
+place, a look-alike quantity, a factor, or a missing or extra term of Sec. 3's equation.
+Each later wrong quantity is then said to follow from it, to be wrong on its own (shown by
+substituting your earlier values into its equation), or "cannot tell yet".
+
+A norm is data (`NormSpec`): its function's name, the axis Alg. 1 sums over, its symbols,
+its cases and its closed form (`reference.sec3_terms`); errors are measured as `compare`
+measures them, over the size of the terms each equation sums.
 
 References: Ioffe & Szegedy, arXiv 1502.03167, Alg. 1, Sec. 3 (the chain rule), Sec. 3.2
 (per-feature-map statistics); Ba et al., arXiv 1607.06450 (LayerNorm: the same Alg. 1 over
@@ -15,45 +20,34 @@ each example's features).
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import itertools
-import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import compare, reference
-from .grading import TOLERANCE, CheckError, Grade, Report, grade
+from .grading import (
+    FIT_TOLERANCE,
+    TOLERANCE,
+    CheckError,
+    CheckInterrupted,
+    Grade,
+    Problem,
+    Report,
+    cannot_tell,
+    follows_from,
+    grade,
+    on_its_own,
+    raised_at,
+)
+from .learner import function_name, learner_code, load_module
 
-FIT_TOLERANCE = 1e-7  # how exactly a diagnosis (factor, term) must explain the difference
 KEYS = ("dx_hat", "dvar", "dmean", "dx", "dgamma", "dbeta")  # Sec. 3's order
 UPSTREAM = {"dvar": ("dx_hat",), "dmean": ("dx_hat", "dvar"), "dx": ("dx_hat", "dvar", "dmean")}
-
-
-@dataclass(frozen=True)
-class Layer:
-    """What differs between the two exercises: the function's name, the axis Alg. 1 sums over, the symbols."""
-
-    name: str
-    function: str
-    axis: int  # Alg. 1's statistics: over the batch (0, BatchNorm) or over each example's features (1)
-    words: dict[str, str]  # fills the {B}, {i}, {m} of the equations below
-
-    def symbol(self, key: str) -> str:
-        return SYMBOLS[key].format(**self.words)
-
-    def shape(self, key: str, x_shape: tuple[int, int]) -> tuple[int, ...]:
-        if key in ("dx_hat", "dx"):
-            return x_shape
-        if key in ("dvar", "dmean"):
-            return (x_shape[1 - self.axis],)
-        return (x_shape[1],)  # γ and β: one per feature
-
-
 SYMBOLS = {
     "dx_hat": "∂ℓ/∂x̂_{i}",
     "dvar": "∂ℓ/∂σ²{B}",
@@ -62,14 +56,20 @@ SYMBOLS = {
     "dgamma": "∂ℓ/∂γ",
     "dbeta": "∂ℓ/∂β",
 }
-BATCHNORM = Layer("BatchNorm", "batchnorm_backward", 0, {"B": "_B", "i": "i", "m": "m", "over": "the batch"})
-LAYERNORM = Layer(
-    "LayerNorm", "layernorm_backward", 1, {"B": "", "i": "j", "m": "C", "over": "each example's features"}
-)
-LAYERS = {"batchnorm": BATCHNORM, "layernorm": LAYERNORM}
+TERMS = {  # the terms of Sec. 3's equation for each quantity, in the paper's symbols
+    "dx_hat": ("∂ℓ/∂y_{i} · γ",),
+    "dvar": ("Σ_{i} ∂ℓ/∂x̂_{i} · (x_{i} − μ{B}) · (−1/2)(σ²{B} + ε)^(−3/2)",),
+    "dmean": ("Σ_{i} ∂ℓ/∂x̂_{i} · −1/√(σ²{B} + ε)", "∂ℓ/∂σ²{B} · Σ_{i} −2(x_{i} − μ{B}) / {m}"),
+    "dx": ("∂ℓ/∂x̂_{i} · 1/√(σ²{B} + ε)", "∂ℓ/∂σ²{B} · 2(x_{i} − μ{B}) / {m}", "∂ℓ/∂μ{B} · 1/{m}"),
+    "dgamma": ("Σ_i ∂ℓ/∂y_i · x̂_i",),
+    "dbeta": ("Σ_i ∂ℓ/∂y_i",),
+}
+TUPLE_KEYS = ("dx", "dgamma", "dbeta")  # CS231n's batchnorm_backward returns (dx, dgamma, dbeta)
+PRECISION = 1e-4  # below this on every case, a wrong answer is rounding (float32), not algebra
+TIMEOUT = 60.0  # seconds a learner's function (or file) may run
 
 
-# --- the cases -------------------------------------------------------------------------------
+# --- the cases, and a norm as data ----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,93 @@ class Case:
     spatial: tuple[int, int, int, int] | None = None  # BatchNorm2d's (N, C, H, W), Sec. 3.2
 
 
+@dataclass(frozen=True)
+class NormSpec:
+    """One norm's exercise: the learner's function, the axis Alg. 1 sums over, the symbols, the
+    cases (name, rows, C, ε, shift, scale, BatchNorm2d's (N, H, W) or None), the layer autodiff
+    builds, and the closed form's terms (`reference.sec3_terms` or a norm's own)."""
+
+    name: str
+    function: str
+    axis: int  # Alg. 1's statistics: over the batch (0, BatchNorm) or over each example's features (1)
+    words: dict[str, str]  # fills the {B}, {i}, {m} of the equations
+    case_specs: tuple[tuple, ...]
+    layer: Callable[[tuple[int, ...], float], Any]  # (x's shape, ε) -> the engine's layer
+    terms: Callable[..., dict[str, list[np.ndarray]]]  # (dy, x, gamma, eps, given, **model) -> Sec. 3's terms
+
+    def symbol(self, key: str) -> str:
+        return SYMBOLS[key].format(**self.words)
+
+    def shape(self, key: str, x_shape: tuple[int, int]) -> tuple[int, ...]:
+        if key in ("dx_hat", "dx"):
+            return x_shape
+        if key in ("dvar", "dmean"):
+            return (x_shape[1 - self.axis],)
+        return (x_shape[1],)  # γ and β: one per feature
+
+    def count(self, key: str, x_shape: tuple[int, int]) -> tuple[str, float]:
+        """How many entries the quantity's Σ adds up, and its symbol: m (BatchNorm); C or N (LayerNorm)."""
+        if key in ("dgamma", "dbeta") and self.axis == 1:
+            return "N", float(x_shape[0])  # γ and β sum over the examples
+        return self.words["m"], float(x_shape[self.axis])
+
+    def sums_over(self, key: str) -> tuple[int, str]:
+        """The axis Sec. 3's Σ runs over for a per-feature or per-example quantity, and it in words."""
+        if key in ("dvar", "dmean"):
+            return self.axis, self.words["over"]
+        return 0, "the batch" if self.axis == 0 else "the examples"
+
+
+def _batchnorm_layer(shape: tuple[int, ...], eps: float):
+    from .batchnorm import BatchNorm1d, BatchNorm2d
+
+    return (BatchNorm2d if len(shape) == 4 else BatchNorm1d)(shape[1], eps=eps)
+
+
+def _layernorm_layer(shape: tuple[int, ...], eps: float):
+    from .batchnorm import LayerNorm
+
+    return LayerNorm(shape[1], eps=eps)
+
+
+BATCHNORM = NormSpec(
+    "BatchNorm",
+    "batchnorm_backward",
+    0,
+    {"B": "_B", "i": "i", "m": "m", "over": "the batch"},
+    (
+        ("m=2", 2, 3, 1e-5, 0.0, 1.0, None),
+        ("m=3, C=1", 3, 1, 1e-5, 0.0, 1.0, None),
+        ("m=4, ε=1", 4, 2, 1.0, 0.0, 1.0, None),
+        ("m=5, ε=1e-12, x·1e-3", 5, 3, 1e-12, 0.0, 1e-3, None),
+        ("m=7, x+100", 7, 2, 1e-5, 100.0, 1.0, None),
+        ("m=10, x·1e3", 10, 4, 1e-5, 0.0, 1e3, None),
+        ("m=64", 64, 3, 1e-5, 0.0, 1.0, None),
+        ("BatchNorm2d 2×3×2×3, m'=12", 12, 3, 1e-5, 1.0, 2.0, (2, 2, 3)),
+    ),
+    _batchnorm_layer,
+    reference.sec3_terms,
+)
+LAYERNORM = NormSpec(  # LayerNorm normalizes each of the N rows over its C features: C plays m's part
+    "LayerNorm",
+    "layernorm_backward",
+    1,
+    {"B": "", "i": "j", "m": "C", "over": "each example's features"},
+    (
+        ("C=2", 3, 2, 1e-5, 0.0, 1.0, None),
+        ("C=3, N=1", 1, 3, 1e-5, 0.0, 1.0, None),
+        ("C=4, ε=1", 2, 4, 1.0, 0.0, 1.0, None),
+        ("C=5, ε=1e-12, x·1e-3", 3, 5, 1e-12, 0.0, 1e-3, None),
+        ("C=7, x+100", 4, 7, 1e-5, 100.0, 1.0, None),
+        ("C=10, x·1e3", 3, 10, 1e-5, 0.0, 1e3, None),
+        ("C=64", 2, 64, 1e-5, 0.0, 1.0, None),
+    ),
+    _layernorm_layer,
+    reference.layer_norm_terms,
+)
+NORMS = {"batchnorm": BATCHNORM, "layernorm": LAYERNORM}
+
+
 def cases(layer: str = "batchnorm") -> list[Case]:
     """The fixed cases, each with its own seed: small m (some wrong terms vanish as m grows),
     C ≠ m (a transposed answer has the wrong shape), γ ≠ 1 and β ≠ 0 (so a missing γ shows),
@@ -93,30 +180,8 @@ def cases(layer: str = "batchnorm") -> list[Case]:
     >>> [c.name for c in cases()][:3]
     ['m=2', 'm=3, C=1', 'm=4, ε=1']
     """
-    # (name, rows, C, ε, shift, scale, BatchNorm2d's (N, H, W) or None)
-    if LAYERS[layer] is BATCHNORM:
-        specs = [
-            ("m=2", 2, 3, 1e-5, 0.0, 1.0, None),
-            ("m=3, C=1", 3, 1, 1e-5, 0.0, 1.0, None),
-            ("m=4, ε=1", 4, 2, 1.0, 0.0, 1.0, None),
-            ("m=5, ε=1e-12, x·1e-3", 5, 3, 1e-12, 0.0, 1e-3, None),
-            ("m=7, x+100", 7, 2, 1e-5, 100.0, 1.0, None),
-            ("m=10, x·1e3", 10, 4, 1e-5, 0.0, 1e3, None),
-            ("m=64", 64, 3, 1e-5, 0.0, 1.0, None),
-            ("BatchNorm2d 2×3×2×3, m'=12", 12, 3, 1e-5, 1.0, 2.0, (2, 2, 3)),
-        ]
-    else:  # LayerNorm normalizes each of the N rows over its C features: C plays m's part
-        specs = [
-            ("C=2", 3, 2, 1e-5, 0.0, 1.0, None),
-            ("C=3, N=1", 1, 3, 1e-5, 0.0, 1.0, None),
-            ("C=4, ε=1", 2, 4, 1.0, 0.0, 1.0, None),
-            ("C=5, ε=1e-12, x·1e-3", 3, 5, 1e-12, 0.0, 1e-3, None),
-            ("C=7, x+100", 4, 7, 1e-5, 100.0, 1.0, None),
-            ("C=10, x·1e3", 3, 10, 1e-5, 0.0, 1e3, None),
-            ("C=64", 2, 64, 1e-5, 0.0, 1.0, None),
-        ]
     out = []
-    for seed, (name, rows, c, eps, shift, scale, spatial) in enumerate(specs):
+    for seed, (name, rows, c, eps, shift, scale, spatial) in enumerate(NORMS[layer].case_specs):
         rng = np.random.default_rng(1300 + seed)
         x = shift + scale * rng.normal(size=(rows, c))
         dy = rng.normal(size=(rows, c))  # continuous: never constant
@@ -133,104 +198,78 @@ def cases(layer: str = "batchnorm") -> list[Case]:
 
 
 def autodiff(case: Case, layer: str = "batchnorm") -> dict[str, np.ndarray]:
-    """Every quantity of Sec. 3 for one case, read off the labelled nodes of the engine's graph."""
-    if LAYERS[layer] is BATCHNORM:
-        x, dy = case.x, case.dy
-        if case.spatial:
-            x, dy = reference.from_columns(x, case.spatial), reference.from_columns(dy, case.spatial)
-        got = compare._autodiff(x, dy, case.gamma, case.beta, case.eps, momentum=0.1)
-        return {k: got[k] for k in KEYS}
-    return _layernorm_autodiff(case)
+    """Every quantity of Sec. 3 for one case, read off the nodes of Alg. 1 the engine's layer names."""
+    spec = NORMS[layer]
+    x, dy = case.x, case.dy
+    if case.spatial:
+        x, dy = reference.from_columns(x, case.spatial), reference.from_columns(dy, case.spatial)
+    return compare.layer_gradients(spec.layer(x.shape, case.eps), x, dy, case.gamma, case.beta, spec.axis)
 
 
-def _layernorm_autodiff(case: Case) -> dict[str, np.ndarray]:
-    from . import LayerNorm
-    from .engine import Value
-
-    c = case.x.shape[1]
-    layer = LayerNorm(c, eps=case.eps)
-    for k in range(c):
-        layer.weight[k].data, layer.bias[k].data = float(case.gamma[k]), float(case.beta[k])
-    y = layer([[Value(v) for v in row] for row in case.x.tolist()])
-    Value.dot([v for row in y for v in row], case.dy.ravel().tolist()).backward()
-    rows = layer.last  # one Alg1Nodes per example
-    return {
-        "dx_hat": np.array([[v.grad for v in r.x_hat] for r in rows]),
-        "dvar": np.array([r.var.grad for r in rows]),
-        "dmean": np.array([r.mean.grad for r in rows]),
-        "dx": np.array([[v.grad for v in r.x] for r in rows]),
-        "dgamma": np.array([g.grad for g in layer.weight]),
-        "dbeta": np.array([b.grad for b in layer.bias]),
-    }
+def sec3_terms(case: Case, spec: NormSpec, given: Mapping[str, np.ndarray] | None = None, **model) -> dict:
+    """Each quantity's terms from the norm's closed form, with `given` (the learner's values) for
+    the earlier quantities each equation uses; `model` as `reference.sec3_terms`'s (ddof, absolute)."""
+    eps = model.pop("eps", case.eps)
+    return spec.terms(
+        model.pop("dy", case.dy),
+        model.pop("x", case.x),
+        model.pop("gamma", case.gamma),
+        eps,
+        dict(given or {}),
+        **model,
+    )
 
 
 def scales(case: Case, layer: str = "batchnorm") -> dict[str, float]:
-    """The size of the terms each quantity sums (`compare.term_scales`): the yardstick of every error."""
-    if LAYERS[layer] is BATCHNORM:
-        return compare.term_scales(case.x, case.dy, case.gamma, case.beta, case.eps)
-    # LayerNorm's statistics are BatchNorm's on the transposed batch; γ and β still sum over examples.
-    c = case.x.shape[1]
-    x_hat = reference.layer_norm_forward(case.x, np.ones(c), np.zeros(c), case.eps)["x_hat"]
-    out = compare.term_scales(case.x.T, case.dy.T, case.gamma[:, None], case.beta[:, None], case.eps)
-    out["dgamma"] = float(np.abs(case.dy * x_hat).sum(axis=0).max())
-    out["dbeta"] = float(np.abs(case.dy).sum(axis=0).max())
-    return out
+    """The size of the terms each quantity sums (Sec. 3 with every factor positive): every error's yardstick."""
+    terms = sec3_terms(case, NORMS[layer], absolute=True)
+    return {k: float(np.max(sum(t[1:], t[0]))) for k, t in terms.items()}
 
 
-# --- Sec. 3, term by term ----------------------------------------------------------------------
-
-TERMS = {  # the terms of Sec. 3's equation for each quantity, in the paper's symbols
-    "dx_hat": ("∂ℓ/∂y_{i} · γ",),
-    "dvar": ("Σ_{i} ∂ℓ/∂x̂_{i} · (x_{i} − μ{B}) · (−1/2)(σ²{B} + ε)^(−3/2)",),
-    "dmean": ("Σ_{i} ∂ℓ/∂x̂_{i} · −1/√(σ²{B} + ε)", "∂ℓ/∂σ²{B} · Σ_{i} −2(x_{i} − μ{B}) / {m}"),
-    "dx": ("∂ℓ/∂x̂_{i} · 1/√(σ²{B} + ε)", "∂ℓ/∂σ²{B} · 2(x_{i} − μ{B}) / {m}", "∂ℓ/∂μ{B} · 1/{m}"),
-    "dgamma": ("Σ_i ∂ℓ/∂y_i · x̂_i",),
-    "dbeta": ("Σ_i ∂ℓ/∂y_i",),
-}
+# --- running the learner's function -----------------------------------------------------------
 
 
-def sec3_terms(
-    case: Case, layer: Layer, given: Mapping[str, np.ndarray] | None = None, var: np.ndarray | None = None
-) -> dict[str, list[np.ndarray]]:
-    """Each quantity's terms, from Sec. 3's equations; each uses `given` (the learner's values)
-    for the earlier quantities it needs where given, and its own true value otherwise.
+@dataclass
+class Attempt:
+    """The learner's function on one case: what it returned (by key) and the inputs it changed in place."""
 
-    `var` replaces σ²_B (to test a derivation with another variance). Summing a quantity's
-    terms gives `reference.backward(...)` for BatchNorm.
-    """
-    given, ax, x, dy = given or {}, layer.axis, case.x, case.dy
-    m = x.shape[ax]
-    xmu = x - (reference.batch_mean(x) if ax == 0 else reference.batch_mean(x.T)[:, None])
-    var = (xmu**2).mean(axis=ax, keepdims=True) if var is None else var
-    inv_std = 1.0 / np.sqrt(var + case.eps)
-
-    def stat(key: str, value: np.ndarray) -> np.ndarray:  # a (C,) or (N,) quantity, broadcastable
-        return np.expand_dims(np.asarray(given[key]), ax) if key in given else value
-
-    terms: dict[str, list[np.ndarray]] = {"dx_hat": [dy * case.gamma]}
-    dx_hat = np.asarray(given.get("dx_hat", terms["dx_hat"][0]))
-    terms["dvar"] = [(dx_hat * xmu).sum(axis=ax, keepdims=True) * -0.5 * (var + case.eps) ** -1.5]
-    dvar = stat("dvar", terms["dvar"][0])
-    terms["dmean"] = [
-        (dx_hat * -inv_std).sum(axis=ax, keepdims=True),
-        dvar * (-2.0 * xmu).sum(axis=ax, keepdims=True) / m,
-    ]
-    dmean = stat("dmean", sum(terms["dmean"]))
-    terms["dx"] = [dx_hat * inv_std, dvar * 2.0 * xmu / m, dmean / m * np.ones_like(x)]
-    for key in ("dvar", "dmean"):
-        terms[key] = [np.squeeze(t, axis=ax) * np.ones(x.shape[1 - ax]) for t in terms[key]]
-    terms["dgamma"] = [(dy * xmu * inv_std).sum(axis=0)]
-    terms["dbeta"] = [dy.sum(axis=0)]
-    return terms
+    case: Case
+    answer: dict[str, Any]
+    changed: dict[str, np.ndarray] = field(default_factory=dict)  # argument name -> its value after the call
+    as_tuple: bool = False  # CS231n's (dx, dgamma, dbeta)
 
 
-# --- grading ---------------------------------------------------------------------------------
+def _call(fn: Callable, case: Case, timeout: float | None) -> Attempt:
+    args = {"dy": case.dy.copy(), "x": case.x.copy(), "gamma": case.gamma.copy()}  # copies: fn may write to them
+    try:
+        with learner_code(f"{function_name(fn)} (on case {case.name})", timeout):
+            out = fn(args["dy"], args["x"], args["gamma"], float(case.eps))
+    except CheckError:
+        raise
+    except Exception as err:
+        raise CheckError(
+            f"{function_name(fn)} raised {type(err).__name__}: {err} (on case {case.name}){raised_at(err)}"
+        ) from err
+    originals = {"dy": case.dy, "x": case.x, "gamma": case.gamma}
+    changed = {k: v for k, v in args.items() if not np.array_equal(v, originals[k])}
+    if isinstance(out, tuple) and len(out) == len(TUPLE_KEYS):
+        return Attempt(case, dict(zip(TUPLE_KEYS, out)), changed, as_tuple=True)
+    if not isinstance(out, Mapping):
+        raise CheckError(
+            f"{function_name(fn)} returned {type(out).__name__}, not a dict: "
+            "return {'dx_hat': ..., 'dvar': ..., ...} "
+            f"with any of the keys {', '.join(KEYS)} (or CS231n's tuple (dx, dgamma, dbeta))"
+        )
+    return Attempt(case, dict(out), changed)
 
 
-def check_backward(fn: Callable[..., Mapping[str, Any]], layer: str = "batchnorm") -> Report:
+def check_backward(fn: Callable[..., Any], layer: str | None = None, timeout: float | None = TIMEOUT) -> Report:
     """Grade `fn(dy, x, gamma, eps) -> {"dx_hat": ..., ...}` against autodiff over `cases(layer)`.
 
-    A key left out, or None, is "not done". Raises CheckError when fn raises or returns no dict.
+    A key left out, or None, is "not done"; CS231n's tuple (dx, dgamma, dbeta) is graded as those
+    three. `layer` None: the norm whose function `fn` is named after (else BatchNorm). Raises
+    CheckError when fn raises or returns no dict; CheckTimeout when one call runs longer than
+    `timeout` seconds, CheckInterrupted on Ctrl-C, LearnerExit on sys.exit (each has `exit_code`).
 
     >>> def attempt(dy, x, gamma, eps):
     ...     return {"dx_hat": dy * gamma, "dbeta": dy.mean(axis=0)}  # a mean where Sec. 3 sums
@@ -240,252 +279,388 @@ def check_backward(fn: Callable[..., Mapping[str, Any]], layer: str = "batchnorm
     >>> print(report.diagnosis[0])
     ∂ℓ/∂β is off by the factor 1/m on every case: Sec. 3 sums over the batch, Σ_i, where a mean divides by m
     """
-    spec = LAYERS[layer]
-    all_cases = cases(layer)
-    answers = [_call(fn, spec, case) for case in all_cases]
-    expected = [autodiff(case, layer) for case in all_cases]
-    yardsticks = [scales(case, layer) for case in all_cases]
+    if layer is None:
+        layer = next((k for k, s in NORMS.items() if s.function == getattr(fn, "__name__", "")), "batchnorm")
+    spec = NORMS[layer]
+    try:
+        all_cases = cases(layer)
+        attempts = [_call(fn, case, timeout) for case in all_cases]
+        expected = [autodiff(case, layer) for case in all_cases]
+        sizes = [scales(case, layer) for case in all_cases]
+    except KeyboardInterrupt:
+        raise CheckInterrupted("interrupted (Ctrl-C) while checking") from None
+    names = [c.name for c in all_cases]
     grades = [
         grade(
             key,
             spec.symbol(key),
-            [c.name for c in all_cases],
-            [a.get(key) for a in answers],
+            names,
+            [a.answer.get(key) for a in attempts],
             [e[key] for e in expected],
-            [s[key] for s in yardsticks],
+            [s[key] for s in sizes],
         )
         for key in KEYS
     ]
-    notes = [f"ignored key {k!r}: the keys are {', '.join(KEYS)}" for k in answers[0] if k not in KEYS]
-    report = Report(f"{spec.name} backward: {_name(fn)}, {len(all_cases)} cases, against autodiff", grades, notes=notes)
+    notes = [f"ignored key {k!r}: the keys are {', '.join(KEYS)}" for k in attempts[0].answer if k not in KEYS]
+    if attempts[0].as_tuple:
+        notes.append("graded your tuple as (dx, dgamma, dbeta), CS231n's order: return a dict to check the rest")
+        for g in grades:
+            if g.key not in TUPLE_KEYS:
+                g.status = "not given"
+    report = Report(
+        f"{spec.name} backward: {function_name(fn)}, {len(all_cases)} cases, against autodiff", grades, notes=notes
+    )
     if report.first_wrong is not None:
-        report.diagnosis = _diagnose(spec, report, all_cases, answers, expected, yardsticks)
+        report.diagnosis = Diagnosis(spec, attempts, expected, sizes, report).lines()
+    elif any(a.changed for a in attempts):
+        report.notes.append(_changed_line(attempts))
     return report
-
-
-def _name(fn: Callable) -> str:
-    code = getattr(fn, "__code__", None)
-    from_file = code and getattr(fn, "__module__", "__main__") != "__main__"  # a notebook cell's file is no name
-    where = f" from {Path(code.co_filename).name}" if from_file else ""
-    return f"{getattr(fn, '__name__', 'function')}{where}"
-
-
-def _call(fn: Callable, spec: Layer, case: Case) -> dict:
-    args = (case.dy.copy(), case.x.copy(), case.gamma.copy(), float(case.eps))  # copies: fn may write to them
-    try:
-        out = fn(*args)
-    except Exception as err:
-        raise CheckError(f"{_name(fn)} raised {type(err).__name__}: {err} (on case {case.name}){_line(err)}") from err
-    if not isinstance(out, Mapping):
-        raise CheckError(
-            f"{_name(fn)} returned {type(out).__name__}, not a dict: return {{'dx_hat': ..., 'dvar': ..., ...}} "
-            f"with any of the keys {', '.join(KEYS)}"
-        )
-    return dict(out)
-
-
-def _line(err: BaseException) -> str:
-    tb = err.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return "" if tb is None else f" at {Path(tb.tb_frame.f_code.co_filename).name}, line {tb.tb_lineno}"
 
 
 # --- the diagnosis -----------------------------------------------------------------------------
 
 
-def _count(spec: Layer, key: str, case: Case) -> tuple[str, np.float64]:
-    """How many entries the quantity's Σ adds up, and its symbol: m (BatchNorm); C or N (LayerNorm)."""
-    if key in ("dgamma", "dbeta") and spec.axis == 1:
-        return "N", np.float64(case.x.shape[0])  # γ and β sum over the examples
-    return spec.words["m"], np.float64(case.x.shape[spec.axis])
+@dataclass
+class Cause:
+    """What explains the first wrong quantity, and how a later quantity that follows it is named."""
+
+    text: str
+    models: tuple[Callable[[int], dict], ...] = ()  # each: case index -> the options of Sec. 3's terms under it
+    follows: str = ""  # "{sym} …": a later quantity the same model explains
+    root: str = ""  # a line that goes before `text`: the cause behind it (inputs changed in place)
+    settled: dict[str, str] = field(default_factory=dict)  # later quantities it explains outright: key -> line
 
 
-def _families(spec: Layer, key: str, case: Case) -> list[tuple[str, Any]]:
-    """Candidate factors for one case: constants, functions of m, and per-feature γ and (σ²_B + ε)^p."""
-    M, m = _count(spec, key, case)
-    out: list[tuple[str, Any]] = [("2", 2.0), ("1/2", 0.5), ("4", 4.0), ("1/4", 0.25)]
-    with np.errstate(divide="ignore"):  # m − 1 = 0 for LayerNorm's N = 1: that candidate just fails
-        out += [(M, m), (f"1/{M}", 1 / m), (f"{M}/({M}−1)", m / (m - 1)), (f"({M}−1)/{M}", (m - 1) / m)]
-        out += [(f"{M}−1", m - 1), (f"1/({M}−1)", 1 / (m - 1)), (f"{M}²", m * m), (f"1/{M}²", 1 / m**2)]
-    if not (spec.axis == 1 and key in ("dvar", "dmean")):  # LayerNorm's γ is per feature, σ² per example
-        out += [("γ", case.gamma), ("1/γ", 1 / case.gamma), ("γ²", case.gamma**2)]
-    if spec.axis == 1 and key in ("dgamma", "dbeta"):
+class Diagnosis:
+    """The root cause of the first wrong quantity, once; then, for each later wrong quantity, whether it
+    follows from it (its equation with your earlier values gives yours), is wrong on its own, or
+    cannot be told yet (an earlier value it uses could not be substituted)."""
+
+    def __init__(
+        self, spec: NormSpec, attempts: list[Attempt], expected: list[dict], sizes: list[dict], report: Report
+    ):
+        self.spec, self.attempts, self.expected, self.sizes, self.report = spec, attempts, expected, sizes, report
+        self.cases = [a.case for a in attempts]
+        self.given = [_given(spec, a) for a in attempts]
+        self.grades = {g.key: g for g in report.grades}
+
+    def lines(self) -> list[str]:
+        wrong = self.report.first_wrong
+        assert wrong is not None
+        cause = self.cause(wrong)
+        lines = [cause.root, cause.text] if cause.root else [cause.text]
+        for g in self.report.grades[self.report.grades.index(wrong) + 1 :]:
+            if g.status == "WRONG":
+                lines.append(cause.settled.get(g.key) or self.later(g, cause))
+        if any(a.changed for a in self.attempts) and not cause.root:
+            lines.append(_changed_line(self.attempts))
+        return lines
+
+    # -- evidence
+
+    def values(self, key: str) -> list[np.ndarray] | None:
+        """The learner's `key` on every case as float arrays, or None when one cannot be used."""
+        out = [g.get(key) for g in self.given]
+        return None if any(v is None for v in out) else out
+
+    def predict(self, key: str, model: Callable[[int], dict] | None = None) -> list[np.ndarray]:
+        """`key` from Sec. 3's equation with your earlier values substituted (under a model of a mistake)."""
+        return [
+            sum(sec3_terms(c, self.spec, self.given[n], **(model(n) if model else {}))[key])
+            for n, c in enumerate(self.cases)
+        ]
+
+    def fits(self, key: str, predicted: list[np.ndarray], tolerance: float = FIT_TOLERANCE) -> bool:
+        got = self.values(key)
+        return got is not None and all(
+            np.shape(p) == g.shape and np.max(np.abs(g - p)) <= tolerance * s[key]
+            for g, p, s in zip(got, predicted, self.sizes)
+        )
+
+    # -- the first wrong quantity
+
+    def cause(self, wrong: Grade) -> Cause:
+        key, sym = wrong.key, wrong.symbol
+        if wrong.kind not in (None, Problem.LOW_PRECISION):
+            return Cause(self.problem(wrong))
+        got, exp = self.values(key), [e[key] for e in self.expected]
+        assert got is not None
+        errors = [float(np.max(np.abs(g - e))) / s[key] for g, e, s in zip(got, exp, self.sizes)]
+        if wrong.kind is Problem.LOW_PRECISION:
+            dtype = _low_dtype(a.answer[key] for a in self.attempts)
+            return Cause(
+                f"{sym} is {dtype}: it loses precision (rel err {wrong.rel_error:.1e}, above {TOLERANCE:g}); "
+                "compute and return float64",
+                follows="{sym} is rounded the same way",
+            )
+        if max(errors) <= PRECISION:
+            return self.precision(sym, got, max(errors))
+        for cause in self.models(key):
+            if any(self.fits(key, self.predict(key, model)) for model in cause.models):
+                return cause
+        swapped = self.look_alike(key)
+        if swapped:
+            return swapped
+        for find in (self.factor, self.terms):
+            text = find(key, got, exp)
+            if text:
+                return Cause(text)
+        names = [t.format(**self.spec.words) for t in TERMS[key]]
+        return Cause(
+            f"{sym} is wrong (rel err {wrong.rel_error:.1e}), and not by a constant factor or a term of "
+            f"Sec. 3's equation {sym} = {' + '.join(names)}; compare your code with it term by term, "
+            f"starting at case {wrong.case}, entry {list(wrong.index or ())}"
+        )
+
+    def precision(self, sym: str, got: list[np.ndarray], error: float) -> Cause:
+        single = all(np.array_equal(g, g.astype(np.float32).astype(float)) for g in got)
+        how = (
+            "its values are float32 numbers cast back to float64: compute in float64 throughout"
+            if single
+            else "it loses digits as float32 arithmetic would: is something computed in float32 "
+            "(np.float32, a float32 array), or two nearly equal numbers subtracted?"
+        )
+        return Cause(
+            f"{sym} is right only to about float32's precision (rel err up to {error:.1e} on every case, "
+            f"above {TOLERANCE:g}): rounding, not algebra; {how}",
+            follows="{sym} is rounded the same way",
+        )
+
+    def models(self, key: str) -> list[Cause]:
+        """Whole derivations with one consistent mistake, run through Sec. 3's chain."""
+        w, sym = self.spec.words, self.spec.symbol(key)
+        unbiased = f"Σ(x_{w['i']} − μ{w['B']})²/({w['m']}−1)"
+        out = [
+            Cause(
+                f"{sym} uses the unbiased variance {unbiased}; Alg. 1's σ²{w['B']} divides by {w['m']}",
+                (lambda n: {"ddof": 1}, lambda n: {"ddof": 1, "ddof_slope": 0}),  # all through; its value only
+                "{sym} uses the same unbiased variance",
+            ),
+            Cause(
+                f"{sym} leaves out ε: Sec. 3 has σ²{w['B']} + ε where you have σ²{w['B']} "
+                "(the case with ε = 1 shows it)",
+                (lambda n: {"eps": 0.0},),
+                "{sym} leaves out ε too (the same mistake)",
+            ),
+        ]
+        if any(a.changed for a in self.attempts):
+            names = sorted({k for a in self.attempts for k in a.changed})
+            out.append(
+                Cause(
+                    f"{sym} is computed from the {' and '.join(names)} your function changed in place: "
+                    "it follows from that",
+                    (lambda n: dict(self.attempts[n].changed),),
+                    "{sym} is computed from the changed inputs too",
+                    root=_changed_line(self.attempts),
+                )
+            )
         return out
-    v = np.var(case.x, axis=spec.axis, keepdims=key in ("dx_hat", "dx")) + case.eps
-    s = f"(σ²{spec.words['B']} + ε)"
-    for p, name in ((0.5, "^(1/2)"), (1.0, ""), (1.5, "^(3/2)"), (2.0, "^2")):
-        out += [(s + name, v**p), (s + name.replace("(", "(−") if name else s + "^(−1)", v**-p)]
+
+    def look_alike(self, key: str) -> Cause | None:
+        """Another quantity's values where this one's belong (two swapped), or x_i where ∂ℓ/∂γ has x̂_i."""
+        sym = self.spec.symbol(key)
+        for other in KEYS:
+            if other != key and self.fits(key, [e[other] for e in self.expected]):
+                them = self.spec.symbol(other)
+                if self.fits(other, [e[key] for e in self.expected]):
+                    line = f"{them} holds {sym}'s values: the other half of the swap"
+                    return Cause(f"{sym} and {them} are swapped: each holds the other's values", settled={other: line})
+                return Cause(f"{sym} holds {them}'s values: is it the right variable?")
+        if key == "dgamma" and self.fits(key, [(c.dy * c.x).sum(axis=0) for c in self.cases]):
+            return Cause(f"{sym} is Σ_i ∂ℓ/∂y_i · x_i: Sec. 3 has x̂_i, the normalized input, where you have x_i")
+        return None
+
+    def factor(self, key: str, got: list[np.ndarray], exp: list[np.ndarray]) -> str:
+        """got = ±f · expected on every case, f a product of 2, m, m−1, γ and powers of √(σ²_B + ε)."""
+        parts = [_factor_parts(self.spec, key, c) for c in self.cases]
+        tol = [FIT_TOLERANCE * s[key] for s in self.sizes]
+        with np.errstate(all="ignore"):
+            for exps in _exponents(parts[0]):
+                for sign in (1.0, -1.0):
+                    if not any(exps) and sign > 0:
+                        continue
+                    if all(
+                        np.max(np.abs(g - sign * _product(p, exps) * e)) <= t
+                        for g, e, p, t in zip(got, exp, parts, tol)
+                    ):
+                        return _describe_factor(self.spec, key, parts[0], exps, sign)
+        return ""
+
+    def terms(self, key: str, got: list[np.ndarray], exp: list[np.ndarray]) -> str:
+        """got − expected = a · (a term of Sec. 3's equation) on every case, or some terms left out."""
+        terms = [sec3_terms(c, self.spec, g)[key] for c, g in zip(self.cases, self.given)]
+        names = [t.format(**self.spec.words) for t in TERMS[key]]
+        size = [s[key] for s in self.sizes]
+        for t, name in enumerate(names):
+            if all(np.max(np.abs(ts[t])) <= FIT_TOLERANCE * s for ts, s in zip(terms, size)):
+                continue  # a term that is exactly zero (Σ_i (x_i − μ_B) = 0) explains nothing
+            coef = [_fit(g - e, ts[t], s) for g, e, ts, s in zip(got, exp, terms, size)]
+            if all(a is not None for a in coef):
+                return _describe_term(self.spec, key, name, coef, self.cases)
+        for r in range(2, len(names) + 1):
+            for subset in itertools.combinations(range(len(names)), r):
+                if self.fits(key, [e - sum(ts[t] for t in subset) for e, ts in zip(exp, terms)]):
+                    return f"{self.spec.symbol(key)} is missing the terms " + " and ".join(names[t] for t in subset)
+        return ""
+
+    def problem(self, wrong: Grade) -> str:
+        sym, n = wrong.symbol, [c.name for c in self.cases].index(wrong.case)
+        kind = wrong.kind
+        if kind is Problem.SHAPE:
+            return _explain_shape(
+                self.spec, wrong.key, self.cases[n], self.attempts[n].answer[wrong.key], self.expected[n]
+            )
+        if kind in (Problem.NAN, Problem.INF):
+            where = f"{list(wrong.index)} on case {wrong.case}"
+            return f"{sym} is {kind.value} at {where}: look for 0/0, a √ of a negative number or an overflow"
+        if kind is Problem.MISSING:
+            return f"{sym} is None on case {wrong.case} but given on others: return it on every case"
+        if kind is Problem.COMPLEX:
+            got = np.asarray(self.attempts[n].answer[wrong.key])
+            exp = self.expected[n][wrong.key]
+            size = np.shape(got) == exp.shape and np.allclose(np.abs(got), np.abs(exp), rtol=1e-6, atol=0)
+            return (
+                f"{sym} is complex on case {wrong.case}: in Python, a negative number to a fractional power, "
+                "(−a) ** −1.5, is complex"
+                + (" (yours has the right size: the sign went inside the power)" if size else "")
+                + "; keep the minus sign outside the power: −0.5 * (var + eps) ** -1.5, "
+                "not (-0.5 * (var + eps)) ** -1.5"
+            )
+        return f"{sym}: {wrong.problem}"
+
+    # -- the later wrong quantities
+
+    def later(self, g: Grade, cause: Cause) -> str:
+        sym = g.symbol
+        blocked = [u for u in UPSTREAM.get(g.key, ()) if self.grades[u].status == "WRONG" and self.values(u) is None]
+        if blocked:
+            return cannot_tell(sym, [self.spec.symbol(u) for u in blocked], self.grades[blocked[0]].problem)
+        if g.kind not in (None, Problem.LOW_PRECISION):
+            return f"{sym} is wrong on its own too: {g.problem} on case {g.case}"
+        if self.fits(g.key, self.predict(g.key), TOLERANCE):
+            wrong = [self.spec.symbol(u) for u in UPSTREAM.get(g.key, ()) if self.grades[u].status == "WRONG"]
+            return follows_from(sym, wrong)
+        if any(self.fits(g.key, self.predict(g.key, model)) for model in cause.models):
+            return cause.follows.format(sym=sym)
+        if cause.follows and not cause.models and g.rel_error is not None and g.rel_error <= PRECISION:
+            return cause.follows.format(sym=sym)
+        return on_its_own(sym)
+
+
+def _given(spec: NormSpec, attempt: Attempt) -> dict[str, np.ndarray]:
+    """The learner's values that Sec. 3's equations can take as the earlier quantities (right shape, finite, real)."""
+    out = {}
+    for k, v in attempt.answer.items():
+        if k not in KEYS or v is None:
+            continue
+        try:
+            arr = np.asarray(v)
+        except Exception:  # ragged lists and the like
+            continue
+        if arr.dtype.kind in "fiu" and arr.shape == spec.shape(k, attempt.case.x.shape) and np.all(np.isfinite(arr)):
+            out[k] = arr.astype(float)
     return out
 
 
-def _describe_factor(spec: Layer, key: str, name: str, sign: float) -> str:
-    what = f"{spec.symbol(key)} is off by the factor {'−' if sign < 0 else ''}{name}"
-    if name == "1":
-        return f"{spec.symbol(key)} has the wrong sign (× −1) on every case"
-    hint = ""
-    count = name[2:]
-    if name == f"1/{count}" and count in ("m", "C", "N") and key in ("dgamma", "dbeta", "dvar", "dmean"):
-        stat = key in ("dvar", "dmean") or spec.axis == 0  # BatchNorm's γ, β sum over the same batch
-        over, i = (spec.words["over"], spec.words["i"]) if stat else ("the examples", "i")
-        hint = f": Sec. 3 sums over {over}, Σ_{i}, where a mean divides by {count}"
-    elif name.startswith("1/γ"):
-        hint = ": a factor γ is missing"
-    elif name.startswith("γ"):
-        hint = ": an extra factor γ"
-    elif "σ²" in name and key == "dvar":
-        hint = ": check the power of (σ²_B + ε), −3/2 in Sec. 3".replace("_B", spec.words["B"])
-    elif "σ²" in name:
-        hint = ": check the powers of (σ²_B + ε) (x̂ divides by its square root)".replace("_B", spec.words["B"])
-    return what + " on every case" + hint
+def _low_dtype(values) -> str:
+    """The name of the first dtype narrower than float64 among the learner's values (float32, float16)."""
+    return next(d.name for d in (np.asarray(v).dtype for v in values) if d.kind == "f" and d.itemsize < 8)
 
 
-def _diagnose(spec: Layer, report: Report, all_cases, answers, expected, yardsticks) -> list[str]:
-    wrong = report.first_wrong
-    assert wrong is not None
-    key = wrong.key
-    lines = [_explain(spec, key, wrong, all_cases, answers, expected, yardsticks)]
-    # Later quantities: recomputed with Sec. 3's equations from the learner's earlier values.
-    later = [g for g in report.grades[KEYS.index(key) + 1 :] if g.status == "WRONG" and not g.problem]
-    same_variance = lines[0].startswith(f"{wrong.symbol} uses the unbiased variance")
-    for g in later:
-        redone = [sum(sec3_terms(c, spec, _given(spec, a, c))[g.key]) for c, a in zip(all_cases, answers)]
-        if key in UPSTREAM.get(g.key, ()) and _matches(g.key, answers, redone, yardsticks):
-            lines.append(f"{g.symbol} is right given your {wrong.symbol}: it is wrong only because it uses it")
-            continue
-        if same_variance:
-            redone = [_with_unbiased_variance(spec, g.key, c, a) for c, a in zip(all_cases, answers)]
-            if _matches(g.key, answers, redone, yardsticks):
-                lines.append(f"{g.symbol} uses the same unbiased variance")
-                continue
-        lines.append(f"{g.symbol} is wrong on its own too: check it after this one")
-    return lines
-
-
-def _matches(key: str, answers: list[dict], predicted: list[np.ndarray], yardsticks: list[dict]) -> bool:
-    """The learner's `key` equals `predicted` on every case, to the checker's tolerance."""
-    return all(
-        np.max(np.abs(np.asarray(a[key], dtype=float) - p)) <= TOLERANCE * s[key]
-        for a, p, s in zip(answers, predicted, yardsticks)
-    )
-
-
-def _valid(value: Any, shape: tuple[int, ...]) -> bool:
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return arr.shape == shape and bool(np.all(np.isfinite(arr)))
-
-
-def _given(spec: Layer, answer: dict, case: Case) -> dict[str, np.ndarray]:
-    """The learner's values that Sec. 3's equations can take as the earlier quantities."""
-    return {
-        k: np.asarray(v, dtype=float)
-        for k, v in answer.items()
-        if k in KEYS and v is not None and _valid(v, spec.shape(k, case.x.shape))
-    }
-
-
-def _explain(spec: Layer, key: str, grade: Grade, all_cases, answers, expected, yardsticks) -> str:
-    sym = spec.symbol(key)
-    problem = grade.problem
-    if problem.startswith("shape"):
-        return _explain_shape(spec, key, grade, all_cases, answers, expected)
-    if problem in ("NaN", "inf"):
-        at = f"{list(grade.index)} on case {grade.case}"
-        return f"{sym} is {problem} at {at}: look for 0/0, a √ of a negative number or an overflow"
-    if problem.startswith("None"):
-        return f"{sym} is None on case {grade.case} but given on others: return it on every case"
-    if problem.startswith("dtype") and grade.rel_error is not None:
-        return (
-            f"{sym} is {problem[6:]}: it loses precision (rel err {grade.rel_error:.1e}, above {TOLERANCE:g}); "
-            "compute and return float64"
-        )
-    if problem:
-        return f"{sym}: {problem}"
-    got = [np.asarray(a[key], dtype=float) for a in answers]
-    exp = [e[key] for e in expected]
-    size = [s[key] for s in yardsticks]
-
-    def fits(predicted: list[np.ndarray]) -> bool:  # got = predicted on every case, to FIT_TOLERANCE
-        return all(np.max(np.abs(g - p)) <= FIT_TOLERANCE * s for g, p, s in zip(got, predicted, size))
-
-    # 1. a constant or per-feature factor: got = ±f · expected on every case
-    fams = [_families(spec, key, c) for c in all_cases]
-    for j, (name, _) in enumerate(fams[0]):
-        for sign in (1.0, -1.0):
-            if fits([sign * f[j][1] * e for f, e in zip(fams, exp)]):
-                return _describe_factor(spec, key, name, sign)
-    if fits([-e for e in exp]):
-        return _describe_factor(spec, key, "1", -1.0)
-    # 2. missing, doubled or scaled terms: got − expected = a · term, a fitted by least squares per case
-    terms = [sec3_terms(c, spec, _given(spec, a, c))[key] for c, a in zip(all_cases, answers)]
-    names = [t.format(**spec.words) for t in TERMS[key]]
-    for t, name in enumerate(names):
-        if all(np.max(np.abs(ts[t])) <= FIT_TOLERANCE * s for ts, s in zip(terms, size)):
-            continue  # a term that is exactly zero (Σ_i (x_i − μ_B) = 0) explains nothing
-        coef = [_fit(g - e, ts[t], s) for g, e, ts, s in zip(got, exp, terms, size)]
-        if all(a is not None for a in coef):
-            return _describe_term(spec, key, name, coef, all_cases)
-    for r in range(2, len(names) + 1):
-        for subset in itertools.combinations(range(len(names)), r):
-            if fits([e - sum(ts[t] for t in subset) for e, ts in zip(exp, terms)]):
-                return f"{sym} is missing the terms " + " and ".join(names[t] for t in subset)
-    # 3. look-alikes: the unbiased variance in Alg. 1; x_i where ∂ℓ/∂γ has x̂_i
-    w = spec.words
-    if key != "dx_hat" and fits([_with_unbiased_variance(spec, key, c, a) for c, a in zip(all_cases, answers)]):
-        unbiased = f"Σ(x_{w['i']} − μ{w['B']})²/({w['m']}−1)"
-        return f"{sym} uses the unbiased variance {unbiased}; Alg. 1's σ²{w['B']} divides by {w['m']}"
-    if key == "dgamma" and fits([(c.dy * c.x).sum(axis=0) for c in all_cases]):
-        return f"{sym} is Σ_i ∂ℓ/∂y_i · x_i: Sec. 3 has x̂_i, the normalized input, where you have x_i"
-    band = " (about float32 rounding: is something computed in float32?)" if grade.rel_error < 1e-5 else ""
+def _changed_line(attempts: list[Attempt]) -> str:
+    names = sorted({k for a in attempts for k in a.changed})
     return (
-        f"{sym} is wrong (rel err {grade.rel_error:.1e}{band}), and not by a constant factor or a term of "
-        f"Sec. 3's equation {sym} = {' + '.join(names)}; compare your code with it term by term, "
-        f"starting at case {grade.case}, entry {list(grade.index)}"
+        f"your function changes its argument {' and '.join(names)} in place (an alias such as dx_hat = dy "
+        f"followed by dx_hat *= gamma writes into dy): the caller's array changes, and whatever is computed "
+        "from it afterwards sees the new values; write dx_hat = dy * gamma, or copy first (.copy())"
     )
+
+
+def _factor_parts(spec: NormSpec, key: str, case: Case) -> list[tuple[str, Any, tuple[int, ...]]]:
+    """The factors a product may use on one case: (symbol, value, exponents tried); √(σ²+ε) in half-powers."""
+    M, m = spec.count(key, case.x.shape)
+    wide = (-2, -1, 0, 1, 2)
+    other = ("N" if M == "C" else "C", case.x.size / m, (-1, 0, 1))  # the other axis: x.shape[1] for m
+    parts: list[tuple[str, Any, tuple[int, ...]]] = [("2", 2.0, wide), (M, m, wide), (f"({M}−1)", m - 1, (-1, 0, 1))]
+    parts.append(other)
+    if not (spec.axis == 1 and key in ("dvar", "dmean")):  # LayerNorm's γ is per feature, σ² per example
+        parts.append(("γ", case.gamma, wide))
+    if not (spec.axis == 1 and key in ("dgamma", "dbeta")):
+        var = np.var(case.x, axis=spec.axis, keepdims=key in ("dx_hat", "dx"))
+        parts.append((f"(σ²{spec.words['B']} + ε)", np.sqrt(var + case.eps), tuple(range(-4, 5))))
+    return parts
+
+
+def _exponents(parts: list[tuple[str, Any, tuple[int, ...]]]) -> list[tuple[int, ...]]:
+    """Every combination of exponents, simplest first (fewest factors, then lowest powers)."""
+    combos = itertools.product(*(p[2] for p in parts))
+    return sorted(combos, key=lambda e: (sum(x != 0 for x in e), sum(abs(x) for x in e)))
+
+
+def _product(parts: list[tuple[str, Any, tuple[int, ...]]], exps: tuple[int, ...]):
+    out: Any = 1.0
+    for (_, value, _), e in zip(parts, exps):
+        if e:
+            out = out * np.float64(value) ** e if np.ndim(value) == 0 else out * np.asarray(value, dtype=float) ** e
+    return out
+
+
+def _power(symbol: str, e: int) -> str:
+    if symbol.startswith("(σ²"):  # exponents of √(σ² + ε)
+        return symbol + {1: "^(1/2)", 2: "", 3: "^(3/2)", 4: "^2"}[e]
+    if symbol == "2":
+        return str(2**e)
+    return symbol + ("" if e == 1 else "²")
+
+
+def _factor_name(parts: list[tuple[str, Any, tuple[int, ...]]], exps: tuple[int, ...]) -> str:
+    top = [_power(p[0], e) for p, e in zip(parts, exps) if e > 0]
+    bottom = [_power(p[0], -e) for p, e in zip(parts, exps) if e < 0]
+    text = "·".join(top) or "1"
+    if bottom:
+        text += "/" + (bottom[0] if len(bottom) == 1 else f"({'·'.join(bottom)})")
+    return text
+
+
+def _describe_factor(spec: NormSpec, key: str, parts, exps: tuple[int, ...], sign: float) -> str:
+    sym = spec.symbol(key)
+    if not any(exps):
+        return f"{sym} has the wrong sign (× −1) on every case"
+    name = _factor_name(parts, exps)
+    used = {p[0]: e for p, e in zip(parts, exps) if e}
+    what = f"{sym} is off by the factor {'−' if sign < 0 else ''}{name} on every case"
+    var = f"(σ²{spec.words['B']} + ε)"
+    count = parts[1][0]
+    if key == "dvar" and used == {"2": 1, var: 1} and sign > 0:
+        s = f"√(σ²{spec.words['B']} + ε)"
+        return (
+            f"{what}: that is ∂ℓ/∂σ, the derivative with respect to σ = {s}; "
+            f"Sec. 3 wants ∂ℓ/∂σ²{spec.words['B']} = ∂ℓ/∂σ · 1/(2σ)"
+        )
+    if used == {count: -1} and sign > 0 and key in ("dgamma", "dbeta", "dvar", "dmean"):
+        over = spec.sums_over(key)[1]
+        i = spec.words["i"] if key in ("dvar", "dmean") else "i"
+        return f"{what}: Sec. 3 sums over {over}, Σ_{i}, where a mean divides by {count}"
+    if used == {"γ": -1}:
+        return what + ": a factor γ is missing"
+    if used == {"γ": 1}:
+        return what + ": an extra factor γ"
+    if set(used) == {var}:
+        if key == "dvar":
+            return what + f": check the power of {var}, −3/2 in Sec. 3"
+        return what + f": check the powers of {var} (x̂ divides by its square root)"
+    return what
 
 
 def _fit(diff: np.ndarray, term: np.ndarray, size: float) -> float | None:
     """The least-squares a in diff ≈ a · term, or None when that leaves more than a rounding residual."""
-    d, t = diff.ravel(), term.ravel()
+    d, t = diff.ravel(), np.broadcast_to(term, diff.shape).ravel()
     a = float(d @ t / (t @ t)) if t @ t > 0 else 0.0
     return a if np.max(np.abs(d - a * t)) <= FIT_TOLERANCE * size else None
 
 
-def _with_unbiased_variance(spec: Layer, key: str, case: Case, answer: dict) -> np.ndarray:
-    m = case.x.shape[spec.axis]
-    var = np.var(case.x, axis=spec.axis, keepdims=True) * m / (m - 1)
-    return sum(sec3_terms(case, spec, _given(spec, answer, case), var=var)[key])
-
-
-def _explain_shape(spec: Layer, key: str, grade: Grade, all_cases, answers, expected) -> str:
-    sym, n = spec.symbol(key), [c.name for c in all_cases].index(grade.case)
-    got, exp, x = np.asarray(answers[n][key]), expected[n][key], all_cases[n].x
-    where = f"{sym} has shape {got.shape} where {exp.shape} is expected (case {grade.case})"
-    sums = spec.axis if key in ("dvar", "dmean") else 0  # the axis Sec. 3's Σ runs over
-    over = spec.words["over"] if key in ("dvar", "dmean") else "the examples"
-    if got.ndim == 2 and got.shape == exp.shape[::-1]:
-        right = np.max(np.abs(got.T - exp)) <= TOLERANCE * max(1.0, float(np.max(np.abs(exp))))
-        return where + (": transposed, the right numbers with rows and columns swapped" if right else ": transposed")
-    if exp.ndim == 1 and got.shape in ((1, exp.size), (exp.size, 1)):
-        return where + ": an extra axis of length 1 (keepdims=True?); return the 1-d array"
-    if exp.ndim == 1 and got.shape == (x.shape[sums],):
-        return where + f": summed over axis {1 - sums}; Sec. 3 sums over {over} (axis {sums})"
-    if got.ndim == 0:
-        return where + ": a single number, summed over every axis; Sec. 3 sums over one"
-    if exp.ndim == 1 and got.shape == x.shape:
-        return where + f": not summed; Sec. 3 sums this one over {over if key in ('dvar', 'dmean') else 'the examples'}"
-    if exp.ndim == 2 and got.ndim == 1:
-        return where + ": summed where Sec. 3 has one value per entry of x"
-    return where
-
-
-def _describe_term(spec: Layer, key: str, name: str, coef: list[float], all_cases) -> str:
+def _describe_term(spec: NormSpec, key: str, name: str, coef: list[float], all_cases: list[Case]) -> str:
     sym = spec.symbol(key)
-    scalar_fams = [(n, v) for n, v in _families(spec, key, all_cases[0]) if np.ndim(v) == 0]
-    per_case = [[v for _, v in _families(spec, key, c) if np.ndim(v) == 0] for c in all_cases]
     close = lambda a, b: abs(a - b) <= 1e-6 * max(1.0, abs(b))  # noqa: E731
     for target, text in (
         (-1.0, "is missing the term"),
@@ -494,49 +669,93 @@ def _describe_term(spec: Layer, key: str, name: str, coef: list[float], all_case
     ):
         if all(close(a, target) for a in coef):
             return f"{sym} {text} {name}"
-    counts = [_count(spec, key, c)[1] for c in all_cases]
+    parts = [_factor_parts(spec, key, c)[:4] for c in all_cases]  # the numbers: 2, m, m − 1 and the other count
+    counts = [spec.count(key, c.x.shape)[1] for c in all_cases]
     small, large = int(np.argmin(counts)), int(np.argmax(counts))
-    for j, (fam, _) in enumerate(scalar_fams):  # the term appears fam times: got = … + fam · term
-        if all(close(1 + a, per_case[n][j]) for n, a in enumerate(coef)):
+    with np.errstate(all="ignore"):
+        candidates = [
+            (_factor_name(parts[0], e), [float(_product(p, e)) for p in parts]) for e in _exponents(parts[0]) if any(e)
+        ]
+    for fam, values in candidates:  # the term appears fam times: got = … + fam · term
+        if all(close(1 + a, v) for a, v in zip(coef, values)):
             return f"{sym} has the term {name} multiplied by {fam}, where Sec. 3 has it once"
-    for j, (fam, _) in enumerate(scalar_fams):  # an extra fam · term on top of the right answer
+    for fam, values in candidates:  # an extra fam · term on top of the right answer
         for sign in (1.0, -1.0):
-            if all(close(a, sign * per_case[n][j]) for n, a in enumerate(coef)):
-                shrinks = abs(per_case[large][j]) < abs(per_case[small][j])
+            if all(close(a, sign * v) for a, v in zip(coef, values)):
+                shrinks = abs(values[large]) < abs(values[small])
                 tail = f"; it shrinks as {spec.words['m']} grows, so only small batches show it" if shrinks else ""
                 return f"{sym} has an extra {'−' if sign < 0 else ''}{fam} × ({name}){tail}"
     shown = ", ".join(f"{a:.3g}" for a in coef[:3])
     return f"{sym} is off by a multiple of the term {name} (× {shown}, … on the cases in turn)"
 
 
+def _explain_shape(spec: NormSpec, key: str, case: Case, value: Any, expected: dict) -> str:
+    """A wrong shape in words a learner recognises: transposed, squeezed, keepdims, summed over the wrong axis."""
+    sym, got, exp, x = spec.symbol(key), np.asarray(value), expected[key], case.x
+    where = f"{sym} has shape {got.shape} where {exp.shape} is expected (case {case.name})"
+    axis, over = spec.sums_over(key)
+    per = "feature" if exp.ndim == 2 or key in ("dgamma", "dbeta") or spec.axis == 0 else "example"
+    if got.ndim == 2 and got.shape == exp.shape[::-1] and got.shape != exp.shape:
+        right = np.max(np.abs(got.T - exp)) <= TOLERANCE * max(1.0, float(np.max(np.abs(exp))))
+        return where + (": transposed, the right numbers with rows and columns swapped" if right else ": transposed")
+    if got.size == exp.size and tuple(d for d in got.shape if d != 1) == tuple(d for d in exp.shape if d != 1):
+        if got.ndim > exp.ndim:
+            return where + ": an extra axis of length 1 (keepdims=True?); return the 1-d array"
+        dims = ("N" if spec.axis == 1 else "m", "C") if exp.ndim == 2 else (("C",) if per == "feature" else ("N",))
+        one = " and ".join(f"{d} = 1" for d, n in zip(dims, exp.shape) if n == 1)
+        return where + (
+            f": {one} on this case, and .squeeze() (or np.squeeze, float(), .item()) dropped that axis of length 1 "
+            f"too; squeeze only the axis you mean (.squeeze(axis=…)), or sum with .sum(axis={axis}) without keepdims"
+        )
+    if exp.ndim == 1 and got.shape == (x.shape[axis],):
+        return where + f": summed over axis {1 - axis}; Sec. 3 sums over {over} (axis {axis})"
+    if exp.ndim == 1 and got.ndim == 2 and got.shape[axis] != 1 and got.shape[1 - axis] == 1:
+        return where + f": summed over axis {1 - axis} with keepdims; Sec. 3 sums over {over} (axis {axis})"
+    if got.ndim == 0:
+        return where + ": a single number, summed over every axis; Sec. 3 sums over one"
+    if exp.ndim == 1 and got.shape == x.shape:
+        flat = [
+            x.shape[a] > 1 and bool(np.all(np.ptp(got, axis=a) <= 1e-12 * max(1.0, np.max(np.abs(got)))))
+            for a in (0, 1)
+        ]
+        if flat[axis]:
+            return where + (
+                f": one value per {per} repeated along axis {axis}, the sums broadcast back to x's shape; "
+                f"return them once, shape {exp.shape} (.sum(axis={axis}) without keepdims)"
+            )
+        if flat[1 - axis]:
+            return where + (
+                f": summed over axis {1 - axis} and broadcast back to x's shape; Sec. 3 sums over {over} "
+                f"(axis {axis}), one value per {per}"
+            )
+        return where + f": not summed; Sec. 3 sums this one over {over} (axis {axis})"
+    if exp.ndim == 2 and got.ndim == 1:
+        return where + ": summed where Sec. 3 has one value per entry of x"
+    return where
+
+
 # --- loading a learner's file ------------------------------------------------------------------
 
 
-def load_attempt(path: str | Path, layer: str = "batchnorm") -> Callable[..., Mapping[str, Any]]:
-    """Import the learner's file and return its `batchnorm_backward` (or `layernorm_backward`).
+def load_attempt(path: str | Path, layer: str | None = None, timeout: float | None = TIMEOUT) -> Callable[..., Any]:
+    """Import the learner's file and return its `batchnorm_backward` (or `layernorm_backward`, …):
+    with `layer` None, whichever norm's function the file defines.
 
-    Raises CheckError, one line naming the file and the problem, when it cannot.
+    Raises CheckError, one line naming the file and the problem, when it cannot (CheckTimeout,
+    CheckInterrupted, LearnerExit when the file runs too long, is interrupted or exits).
     """
-    path, name = Path(path), LAYERS[layer].function
-    if not path.is_file():
-        raise CheckError(f"{path}: no such file (write a template with: micrograd-bn exercise --out {path})")
-    spec = importlib.util.spec_from_file_location(f"_attempt_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise CheckError(f"{path}: cannot be imported as Python (name it something.py)")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # as an import would (dataclasses in the file look themselves up there)
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as err:
-        raise CheckError(f"{path}, line {err.lineno}: SyntaxError: {err.msg}") from err
-    except Exception as err:
-        raise CheckError(f"{path}: raised {type(err).__name__} while loading: {err}{_line(err)}") from err
-    finally:
-        sys.modules.pop(spec.name, None)
-    fn = getattr(module, name, None)
-    if not callable(fn):
-        found = sorted(k for k, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__)
-        raise CheckError(f"{path}: no function {name}(dy, x, gamma, eps) (found: {', '.join(found) or 'none'})")
+    path = Path(path)
+    module = load_module(path, timeout)
+    found = {k: v for k, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__}
+    wanted = [NORMS[layer].function] if layer else [s.function for s in NORMS.values()]
+    name = next((n for n in wanted if n in found), None)
+    if name is None:
+        others = [f"--layer {k}" for k, s in NORMS.items() if s.function in found]
+        defined = " and ".join(s.function for s in NORMS.values() if s.function in found)
+        hint = f": it defines {defined}, so use {' or '.join(others)} (or leave --layer out)" if others else ""
+        listed = ", ".join(sorted(found)) or "none"
+        raise CheckError(f"{path}: no function {' or '.join(wanted)}(dy, x, gamma, eps) (found: {listed}){hint}")
+    fn = found[name]
     try:
         inspect.signature(fn).bind(None, None, None, None)
     except TypeError:

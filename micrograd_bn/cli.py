@@ -38,7 +38,8 @@ MAX_EPS = 1.0  # the largest ε compare's finite differences resolve on its rand
 MAX_ATTEMPT_BYTES = 1_000_000  # a derivation is a few kB: a larger file is not one
 EXIT_CODES = (
     "exit status: 0 ok; 1 a check failed (a tolerance in compare, a wrong or unfinished quantity in check); "
-    "2 bad usage or input (one line on stderr says what and how to fix it); 130 interrupted (Ctrl-C). "
+    "2 bad usage or input (one line on stderr says what and how to fix it); check only: 4 your file called "
+    "sys.exit, 124 your function ran past --timeout; 130 interrupted (Ctrl-C). "
     "A closed pipe (micrograd-bn trace | head) ends quietly, with 0."
 )
 
@@ -88,6 +89,16 @@ def _eps(text: str) -> float:
             f"must be at most {MAX_EPS:g}, got {text!r}: a larger ε swamps σ²_B (≈ 1 here) and finite "
             "differences cannot resolve ∂ℓ/∂σ²_B; ε is a small constant (default 1e-5)"
         )
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
     return value
 
 
@@ -409,13 +420,13 @@ def _check(args: argparse.Namespace) -> int:
     if path.stat().st_size > MAX_ATTEMPT_BYTES:  # the one size check takes: a derivation is a few kB
         raise ValueError(f"{path} is {budget.size(path.stat().st_size)}, not a derivation of a few kB: check the name")
     try:
-        report = check_backward(load_attempt(path, args.layer), args.layer)
+        report = check_backward(load_attempt(path, args.layer, args.timeout), args.layer, args.timeout)
     except CheckError as err:  # the file, not the checker: one line, the traceback only when asked
         if args.verbose and err.__cause__ is not None:
             traceback.print_exception(type(err.__cause__), err.__cause__, err.__cause__.__traceback__)
         hint = "" if args.verbose else " (--verbose shows the traceback)" if err.__cause__ is not None else ""
         print(f"micrograd-bn check: {err}{hint}", file=sys.stderr)
-        return 2
+        return err.exit_code
     print(report)
     return 0 if report.ok else 1
 
@@ -490,7 +501,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("check", _check, "grade your backward (from `exercise`) quantity by quantity against autodiff")
     p.add_argument("file", metavar="FILE", help="your Python file defining batchnorm_backward(dy, x, gamma, eps)")
-    p.add_argument("--layer", choices=layers, default="batchnorm", help="which layer's backward (default batchnorm)")
+    p.add_argument("--layer", choices=layers, help="which layer's backward (default: the function the file defines)")
+    p.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="stop your function after SECONDS (default 60)",
+    )
     p.add_argument("--verbose", action="store_true", help="show the traceback when the file fails to load or run")
     return parser
 

@@ -24,6 +24,7 @@ from . import reference
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .engine import Value
 from .nn import upstream_loss
+from .numeric import central_difference, relative_error
 from .text import pad, text_width
 
 TOLERANCE = {"autodiff": 1e-10, "finite diff": 1e-6, "torch": 1e-10}  # relative, float64
@@ -118,7 +119,7 @@ def compare(
         "running_var": reference.running_update(np.ones(features), fwd["var"] * m / (m - 1), factor),
     }
     witnesses = {
-        "autodiff": _autodiff(x, dy, gamma, beta, eps, momentum),
+        "autodiff": autodiff(x, dy, gamma, beta, eps, momentum),
         "finite diff": _finite_differences(xc, dyc, gamma, beta, eps),
     }
     by_torch, torch_note = _torch(x, dy, gamma, beta, eps, momentum)
@@ -139,26 +140,29 @@ def compare(
     return Comparison(rows, xc, dyc, gamma, beta, eps, torch_note)
 
 
-def _autodiff(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, momentum) -> dict:
+def autodiff(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, momentum) -> dict:
     """Build the layer on Values, backpropagate ℓ = Σ y·dy, read grads off the labelled nodes."""
     c = x.shape[1]
     layer = (BatchNorm2d if x.ndim == 4 else BatchNorm1d)(c, eps=eps, momentum=momentum)
-    for k in range(c):
+    out = layer_gradients(layer, x, dy, gamma, beta, axis=0)
+    out["y"] = np.column_stack([[v.data for v in n.y] for n in layer.last])
+    return {**out, "running_mean": np.array(layer.running_mean), "running_var": np.array(layer.running_var)}
+
+
+def layer_gradients(layer, x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, axis: int) -> dict:
+    """Run a norm `layer` (γ, β set) on x, backpropagate ℓ = Σ y·dy, and read Sec. 3's quantities off
+    the nodes of Alg. 1 it names (`layer.last`: one per feature for axis 0, per example for axis 1)."""
+    for k in range(len(gamma)):
         layer.weight[k].data, layer.bias[k].data = float(gamma[k]), float(beta[k])
-    inputs = _nested(x.tolist(), Value)
-    y = layer(inputs)
-    upstream_loss(y, dy.tolist()).backward()
-    col = np.column_stack
+    upstream_loss(layer(_nested(x.tolist(), Value)), dy.tolist()).backward()
+    stack = np.column_stack if axis == 0 else np.vstack
     return {
-        "y": col([[v.data for v in n.y] for n in layer.last]),
-        "dx_hat": col([[v.grad for v in n.x_hat] for n in layer.last]),
+        "dx_hat": stack([[v.grad for v in n.x_hat] for n in layer.last]),
         "dvar": np.array([n.var.grad for n in layer.last]),
         "dmean": np.array([n.mean.grad for n in layer.last]),
-        "dx": col([[v.grad for v in n.x] for n in layer.last]),
+        "dx": stack([[v.grad for v in n.x] for n in layer.last]),
         "dgamma": np.array([g.grad for g in layer.weight]),
         "dbeta": np.array([b.grad for b in layer.bias]),
-        "running_mean": np.array(layer.running_mean),
-        "running_var": np.array(layer.running_var),
     }
 
 
@@ -184,14 +188,7 @@ def _finite_differences(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: 
         return float(np.sum((gamma * x_hat + beta) * dy))
 
     def grad(arg: str, at: np.ndarray, step: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(at)
-        for idx in np.ndindex(at.shape):
-            h = step[idx]
-            hi, lo = at.copy(), at.copy()
-            hi[idx] += h
-            lo[idx] -= h
-            out[idx] = (loss_of(**{arg: hi}) - loss_of(**{arg: lo})) / (2 * h)
-        return out
+        return central_difference(lambda v: loss_of(**{arg: v}), at, step)
 
     rel = 1e-5
     return {
@@ -225,33 +222,16 @@ def _torch(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, e
     return out, f"PyTorch {torch.__version__} (F.batch_norm, float64): gives y, ∂ℓ/∂x, ∂ℓ/∂γ, ∂ℓ/∂β, running stats"
 
 
-def relative_error(delta, scale: float):
-    """|Δ| over the size of the summed terms (`term_scales`); |Δ| itself when every term is 0."""
-    return delta / scale if scale > 0 else delta
-
-
 def term_scales(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> dict[str, float]:
-    """Sec. 3's equations with every factor replaced by its absolute value: the size of the
-    terms each quantity sums, which bounds how much rounding can move it."""
+    """Sec. 3's equations with every factor replaced by its absolute value (`reference.sec3_terms`):
+    the size of the terms each quantity sums, which bounds how much rounding can move it."""
     m = x.shape[0]
-    a = np.abs
     fwd = reference.forward_train(x, gamma, beta, eps)
-    xmu, var = a(x - fwd["mean"]), fwd["var"]
-    inv_std = 1.0 / np.sqrt(var + eps)
-    dx_hat = a(dy * gamma)
-    dvar = (dx_hat * xmu).sum(axis=0) * 0.5 * (var + eps) ** -1.5
-    dmean = (dx_hat * inv_std).sum(axis=0) + dvar * 2.0 * xmu.sum(axis=0) / m
-    terms = {
-        "y": a(gamma) * xmu * inv_std + a(beta),
-        "dx_hat": dx_hat,
-        "dvar": dvar,
-        "dmean": dmean,
-        "dx": dx_hat * inv_std + dvar * 2.0 * xmu / m + dmean / m,
-        "dgamma": a(dy * xmu * inv_std).sum(axis=0),
-        "dbeta": a(dy).sum(axis=0),
-        "running_mean": a(fwd["mean"]),  # (1 − f)·0 + f·μ_B
-        "running_var": np.maximum(var * m / (m - 1), 1.0),  # (1 − f)·1 + f·m/(m−1)·σ²_B
-    }
+    xmu, var = np.abs(x - fwd["mean"]), fwd["var"]
+    terms = {k: sum(t[1:], t[0]) for k, t in reference.sec3_terms(dy, x, gamma, eps, absolute=True).items()}
+    terms["y"] = np.abs(gamma) * xmu * (1.0 / np.sqrt(var + eps)) + np.abs(beta)
+    terms["running_mean"] = np.abs(fwd["mean"])  # (1 − f)·0 + f·μ_B
+    terms["running_var"] = np.maximum(var * m / (m - 1), 1.0)  # (1 − f)·1 + f·m/(m−1)·σ²_B
     return {k: float(np.max(v)) for k, v in terms.items()}
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .check import KEYS, LAYERS, TERMS, Layer
+from .check import KEYS, NORMS, TERMS, NormSpec
 
 _HEADER = '''"""Your {name} backward, derived by hand from Sec. 3 of Ioffe & Szegedy (arXiv 1502.03167).{also}
 
@@ -60,10 +60,10 @@ EXAMPLE = {
 }
 
 
-def equation(layer: Layer, key: str) -> str:
+def equation(layer: NormSpec, key: str) -> str:
     """Sec. 3's equation for `key`, from the terms the checker names.
 
-    >>> equation(LAYERS["batchnorm"], "dx")
+    >>> equation(NORMS["batchnorm"], "dx")
     '∂ℓ/∂x_i = ∂ℓ/∂x̂_i · 1/√(σ²_B + ε) + ∂ℓ/∂σ²_B · 2(x_i − μ_B) / m + ∂ℓ/∂μ_B · 1/m'
     """
     terms = [t.format(**layer.words) for t in TERMS[key]]
@@ -79,7 +79,7 @@ def exercise_source(layer: str = "batchnorm", path: str = "my_bn.py", example: b
     >>> "    dvar = None  # TODO" in source, source.count("= None  # TODO")
     (True, 6)
     """
-    spec = LAYERS[layer]
+    spec = NORMS[layer]
     if example and spec.axis != 0:
         raise ValueError("the example attempt is a BatchNorm one; use --layer batchnorm with --example")
     rows = "m" if spec.axis == 0 else "N"

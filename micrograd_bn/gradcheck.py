@@ -15,15 +15,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .check import FIT_TOLERANCE
 from .compare import TOLERANCE as WITNESS_TOLERANCE
-from .compare import relative_error
 from .engine import Value, topological_order
-from .grading import TOLERANCE, CheckError, Grade, Report, grade
+from .grading import (
+    FIT_TOLERANCE,
+    TOLERANCE,
+    CheckError,
+    Grade,
+    Problem,
+    Report,
+    cannot_tell,
+    follows_from,
+    grade,
+    on_its_own,
+    raised_at,
+)
+from .learner import learner_code
+from .numeric import central_difference, relative_error
 from .rules import default_name, op_title
 
 Inputs = Mapping[str, Any]  # leaf name -> a number or an array (NumPy or nested lists)
@@ -67,25 +80,23 @@ def check_gradients(
     leaves = list(points[0])
     # intermediates as backward reaches them, then the leaves in the order given
     keys = sorted(
-        runs[0]["mine"], key=lambda k: (k in leaves, leaves.index(k) if k in leaves else runs[0]["depth"].get(k, 0))
+        runs[0].mine, key=lambda k: (k in leaves, leaves.index(k) if k in leaves else runs[0].depth.get(k, 0))
     )
-    notes = [note for run in runs for note in run["notes"]]
+    notes = [note for run in runs for note in run.notes]
     grades: list[Grade] = []
     for key in keys:
-        if key not in runs[0]["autodiff"]:
+        if key not in runs[0].autodiff:
             raise CheckError(f"no node labelled {key!r} (or {key}[i]) in ℓ's graph: label it in f, or drop the key")
         g = grade(
             key,
             f"∂ℓ/∂{key}",
             names,
-            [r["mine"].get(key) for r in runs],
-            [r["autodiff"][key] for r in runs],
-            [r["size"][key] for r in runs],
+            [r.mine.get(key) for r in runs],
+            [r.autodiff[key] for r in runs],
+            [r.size[key] for r in runs],
         )
-        if key in runs[0]["finite_diff"]:
-            fd = [
-                relative_error(np.max(np.abs(r["finite_diff"][key] - r["autodiff"][key])), r["size"][key]) for r in runs
-            ]
+        if key in runs[0].finite_diff:
+            fd = [relative_error(np.max(np.abs(r.finite_diff[key] - r.autodiff[key])), r.size[key]) for r in runs]
             g.finite_diff = float(max(fd))
             if g.finite_diff > WITNESS_TOLERANCE["finite diff"]:
                 notes.append(
@@ -97,6 +108,22 @@ def check_gradients(
     if report.first_wrong is not None:
         report.diagnosis = _diagnose(report, runs)
     return report
+
+
+@dataclass
+class Run:
+    """One point: ℓ's graph, its labelled nodes, the learner's derivatives and autodiff's, per label."""
+
+    point: Inputs
+    loss: Value
+    order: list[Value]  # topological: every node after its inputs
+    nodes: dict[str, list[tuple[tuple[int, ...], Value]]]  # label -> (index, node) for each entry
+    mine: dict[str, Any]  # the learner's ∂ℓ/∂label
+    autodiff: dict[str, np.ndarray] = field(default_factory=dict)
+    size: dict[str, float] = field(default_factory=dict)  # the size of the terms each gradient sums
+    finite_diff: dict[str, np.ndarray] = field(default_factory=dict)  # leaves only
+    depth: dict[str, int] = field(default_factory=dict)  # how soon backward reaches the label
+    notes: list[str] = field(default_factory=list)
 
 
 def _leaves(point: Inputs) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -123,7 +150,7 @@ def _build(f: Callable[..., Value], values: dict[str, Any]) -> Value:
     return loss
 
 
-def _run(f: Callable[..., Value], point: Inputs, derivatives: Callable, h: float) -> dict[str, Any]:
+def _run(f: Callable[..., Value], point: Inputs, derivatives: Callable, h: float) -> Run:
     values, data = _leaves(point)
     loss = _build(f, values)
     loss.backward()
@@ -135,12 +162,14 @@ def _run(f: Callable[..., Value], point: Inputs, derivatives: Callable, h: float
             name, idx = (match[1], tuple(int(i) for i in match[2].split(","))) if match else (v.label, ())
             nodes.setdefault(name, []).append((idx, v))
     try:
-        mine = dict(derivatives(**{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in data.items()}))
+        with learner_code("your derivatives function", timeout=None):
+            mine = dict(derivatives(**{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in data.items()}))
+    except CheckError:
+        raise
     except Exception as err:
-        raise CheckError(f"your derivatives function raised {type(err).__name__}: {err}") from err
-    size = _term_sizes(loss, order)
-    run: dict[str, Any] = {"mine": mine, "notes": [], "autodiff": {}, "size": {}, "finite_diff": {}, "depth": {}}
-    run["nodes"], run["loss"], run["order"], run["point"] = nodes, loss, order, point
+        raise CheckError(f"your derivatives function raised {type(err).__name__}: {err}{raised_at(err)}") from err
+    size = chain_rule(order, loss, absolute=True)  # the size of the terms each gradient sums
+    run = Run(point, loss, order, nodes, mine)
     depth = {id(v): n for n, v in enumerate(reversed(order))}
     for key in mine:
         if key not in nodes:
@@ -157,54 +186,51 @@ def _run(f: Callable[..., Value], point: Inputs, derivatives: Callable, h: float
         for idx, v in entries:
             grad[idx] = v.grad
             scale = max(scale, size[id(v)])
-        run["autodiff"][key], run["size"][key] = grad, scale
-        run["depth"][key] = min(depth[id(v)] for _, v in entries)
+        run.autodiff[key], run.size[key] = grad, scale
+        run.depth[key] = min(depth[id(v)] for _, v in entries)
         if key in point:
-            run["finite_diff"][key] = _finite_differences(f, point, key, h)
+            run.finite_diff[key] = _finite_differences(f, point, key, h)
     _warn_constant_upstream(loss, run)
     return run
 
 
-def _term_sizes(loss: Value, order: list[Value]) -> dict[int, float]:
-    """The chain rule with every factor made positive: the size of the terms each gradient sums
-    (compare's yardstick, for any graph)."""
-    size = {id(v): 0.0 for v in order}
-    size[id(loss)] = 1.0
+def chain_rule(
+    order: list[Value], root: Value, override: dict[int, float] | None = None, absolute: bool = False
+) -> dict[int, float]:
+    """∂root/∂v for every node of `order` (topological, as `topological_order` gives), by id: the
+    engine's chain rule, with `override` replacing some nodes' gradients (a learner's values) before
+    they propagate, and `absolute` making every local derivative positive (the size of the terms)."""
+    override = override or {}
+    grads = {id(v): 0.0 for v in order}
+    grads[id(root)] = 1.0
     for v in reversed(order):
+        g = grads[id(v)] = override.get(id(v), grads[id(v)])
         for child, d in zip(v.inputs, v.local_grads):
-            size[id(child)] += size[id(v)] * abs(d)
-    return size
+            grads[id(child)] += (abs(d) if absolute else d) * g
+    return grads
 
 
 def _finite_differences(f: Callable[..., Value], point: Inputs, key: str, h: float) -> np.ndarray:
     """(ℓ(x + δ) − ℓ(x − δ)) / 2δ for each entry of the leaf `key`, δ = h·max(1, |x|)."""
     base = np.asarray(point[key], dtype=float)
-    out = np.zeros(base.shape)
-    for idx in np.ndindex(base.shape):
-        step = h * max(1.0, abs(float(base[idx])))
-        ends = []
-        for sign in (1.0, -1.0):
-            moved = base.copy()
-            moved[idx] += sign * step
-            ends.append(_build(f, _leaves({**point, key: moved})[0]).data)
-        out[idx] = (ends[0] - ends[1]) / (2 * step)
-    return out
+    loss = lambda moved: _build(f, _leaves({**point, key: moved})[0]).data  # noqa: E731
+    return np.asarray(central_difference(loss, base, h * np.maximum(1.0, np.abs(base))))
 
 
-def _warn_constant_upstream(loss: Value, run: dict[str, Any]) -> None:
+def _warn_constant_upstream(loss: Value, run: Run) -> None:
     grads = loss.local_grads
     if len(grads) > 1 and len(set(grads)) == 1:
-        run["notes"].append(
+        run.notes.append(
             f"warning: ℓ's upstream gradient is constant (every ∂ℓ/∂input of its last {op_title(loss) or 'node'} is "
             f"{grads[0]:g}): a constant dy can hide a wrong derivative (Σ_i y_i of normalized outputs is constant, "
             "so ∂ℓ/∂x = 0); use ℓ = Value.dot(y, dy) with a random dy"
         )
-    for key, g in run["autodiff"].items():
-        if g.size > 1 and np.max(np.abs(g)) <= TOLERANCE * run["size"][key]:
-            run["notes"].append(f"warning: ∂ℓ/∂{key} is 0 everywhere here, so it proves nothing; change ℓ or the point")
+    for key, g in run.autodiff.items():
+        if g.size > 1 and np.max(np.abs(g)) <= TOLERANCE * run.size[key]:
+            run.notes.append(f"warning: ∂ℓ/∂{key} is 0 everywhere here, so it proves nothing; change ℓ or the point")
 
 
-def _diagnose(report: Report, runs: list[dict[str, Any]]) -> list[str]:
+def _diagnose(report: Report, runs: list[Run]) -> list[str]:
     wrong = report.first_wrong
     assert wrong is not None
     if wrong.problem:
@@ -212,31 +238,35 @@ def _diagnose(report: Report, runs: list[dict[str, Any]]) -> list[str]:
         lines = [f"{wrong.symbol}: {wrong.problem}{where}"]
     else:
         lines = [_explain(wrong, runs)]
-    later = [g for g in report.grades[report.grades.index(wrong) + 1 :] if g.status == "WRONG" and not g.problem]
+    later = [g for g in report.grades[report.grades.index(wrong) + 1 :] if g.status == "WRONG"]
     for g in later:
-        if all(_redone_from(run, wrong.key, g.key) for run in runs):
-            lines.append(f"{g.symbol} is right given your {wrong.symbol}: it is wrong only because it uses it")
+        if wrong.kind not in (None, Problem.LOW_PRECISION):  # its values cannot be put into the chain rule
+            lines.append(cannot_tell(g.symbol, [wrong.symbol], wrong.problem))
+        elif g.kind not in (None, Problem.LOW_PRECISION):
+            lines.append(on_its_own(g.symbol))
+        elif all(_redone_from(run, wrong.key, g.key) for run in runs):
+            lines.append(follows_from(g.symbol, [wrong.symbol]))
         else:
-            lines.append(f"{g.symbol} is wrong on its own too: check it after this one")
+            lines.append(on_its_own(g.symbol))
     return lines
 
 
-def _explain(wrong: Grade, runs: list[dict[str, Any]]) -> str:
-    got = [np.asarray(r["mine"][wrong.key], dtype=float).ravel() for r in runs]
-    exp = [r["autodiff"][wrong.key].ravel() for r in runs]
-    size = [r["size"][wrong.key] for r in runs]
+def _explain(wrong: Grade, runs: list[Run]) -> str:
+    got = [np.asarray(r.mine[wrong.key], dtype=float).ravel() for r in runs]
+    exp = [r.autodiff[wrong.key].ravel() for r in runs]
+    size = [r.size[wrong.key] for r in runs]
     k = [float(g @ e / (e @ e)) if e @ e > 0 else 0.0 for g, e in zip(got, exp)]  # least squares: got ≈ k·exp
     if all(np.max(np.abs(g - a * e)) <= FIT_TOLERANCE * s for g, e, a, s in zip(got, exp, k, size)):
-        for name in [n for n, v in runs[0]["point"].items() if np.ndim(v) == 0]:
-            if all(abs(a * float(r["point"][name]) - 1) < 1e-6 for a, r in zip(k, runs)):
+        for name in [n for n, v in runs[0].point.items() if np.ndim(v) == 0]:
+            if all(abs(a * float(r.point[name]) - 1) < 1e-6 for a, r in zip(k, runs)):
                 return f"{wrong.symbol} is off by the factor 1/{name} everywhere: a factor {name} is missing"
-            if all(abs(a - float(r["point"][name])) < 1e-6 * max(1.0, abs(a)) for a, r in zip(k, runs)):
+            if all(abs(a - float(r.point[name])) < 1e-6 * max(1.0, abs(a)) for a, r in zip(k, runs)):
                 return f"{wrong.symbol} is off by the factor {name} everywhere: an extra factor {name}"
         if all(abs(a + 1) < 1e-6 for a in k):
             return f"{wrong.symbol} has the wrong sign everywhere"
         factors = ", ".join(dict.fromkeys(f"{a:.6g}" for a in k))
         return f"{wrong.symbol} is off by the constant factor {factors} everywhere"
-    uses = sorted({default_name(v) for _, n in runs[0]["nodes"][wrong.key] for v in _consumers(runs[0], n)})
+    uses = sorted({default_name(v) for _, n in runs[0].nodes[wrong.key] for v in _consumers(runs[0], n)})
     return (
         f"{wrong.symbol} is wrong, and not by a constant factor: the chain rule sums ∂ℓ/∂u · ∂u/∂{wrong.key} over "
         f"every node u that uses {wrong.key} (here: {', '.join(uses) or 'ℓ itself'}); "
@@ -244,22 +274,17 @@ def _explain(wrong: Grade, runs: list[dict[str, Any]]) -> str:
     )
 
 
-def _consumers(run: dict[str, Any], node: Value) -> list[Value]:
-    return [v for v in run["order"] if any(child is node for child in v.inputs)]
+def _consumers(run: Run, node: Value) -> list[Value]:
+    return [v for v in run.order if any(child is node for child in v.inputs)]
 
 
-def _redone_from(run: dict[str, Any], given: str, key: str) -> bool:
+def _redone_from(run: Run, given: str, key: str) -> bool:
     """Backpropagate with the learner's ∂ℓ/∂given in place of autodiff's; does it give their ∂ℓ/∂key?"""
-    mine = np.asarray(run["mine"][given], dtype=float)
-    override = {id(v): float(mine[idx]) for idx, v in run["nodes"][given]}
-    g = {id(run["loss"]): 1.0}
-    for v in reversed(run["order"]):
-        gv = override.get(id(v), g.get(id(v), 0.0))
-        for child, d in zip(v.inputs, v.local_grads):
-            g[id(child)] = g.get(id(child), 0.0) + d * gv
-        g[id(v)] = gv
-    redone = np.zeros(run["autodiff"][key].shape)
-    for idx, v in run["nodes"][key]:
-        redone[idx] = override.get(id(v), g.get(id(v), 0.0))
-    got = np.asarray(run["mine"][key], dtype=float)
-    return bool(np.max(np.abs(got - redone)) <= TOLERANCE * run["size"][key])
+    mine = np.asarray(run.mine[given], dtype=float)
+    override = {id(v): float(mine[idx]) for idx, v in run.nodes[given]}
+    g = chain_rule(run.order, run.loss, override)
+    redone = np.zeros(run.autodiff[key].shape)
+    for idx, v in run.nodes[key]:
+        redone[idx] = g[id(v)]
+    got = np.asarray(run.mine[key], dtype=float)
+    return bool(np.max(np.abs(got - redone)) <= TOLERANCE * run.size[key])

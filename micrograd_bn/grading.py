@@ -2,7 +2,7 @@
 
 Shared by `check.check_backward` (BatchNorm's and LayerNorm's Sec. 3 quantities) and
 `gradcheck.check_gradients` (any labelled node). An error is max |Δ| over the size of the
-terms the quantity sums, as `compare` measures it (`compare.relative_error`).
+terms the quantity sums, as `compare` measures it (`numeric.relative_error`).
 """
 
 from __future__ import annotations
@@ -10,17 +10,78 @@ from __future__ import annotations
 import html
 import unicodedata
 from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .compare import relative_error
+from .numeric import relative_error
 
 TOLERANCE = 1e-8  # relative to the size of the summed terms; a right float64 answer gives ~1e-14
+FIT_TOLERANCE = 1e-7  # how exactly a diagnosis (a factor, a term, a model of a mistake) must explain the difference
 
 
 class CheckError(ValueError):
-    """The learner's file cannot be loaded, or their function raises or returns no dict."""
+    """The learner's file cannot be loaded, or their function raises or returns no dict (exit status 2)."""
+
+    exit_code = 2
+
+
+class LearnerExit(CheckError):
+    """The learner's file or function called sys.exit (or raised SystemExit): exit status 4."""
+
+    exit_code = 4
+
+
+class CheckTimeout(CheckError):
+    """The learner's function (or file) ran longer than the timeout: exit status 124, as `timeout(1)`."""
+
+    exit_code = 124
+
+
+class CheckInterrupted(CheckError):
+    """Ctrl-C while the learner's code or the check ran: exit status 130 (128 + SIGINT)."""
+
+    exit_code = 130
+
+
+def raised_at(err: BaseException) -> str:
+    """Where an exception was raised: " at FILE, line N" (its innermost frame), or ""."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return "" if tb is None else f" at {Path(tb.tb_frame.f_code.co_filename).name}, line {tb.tb_lineno}"
+
+
+def follows_from(symbol: str, earlier: list[str]) -> str:
+    """The line for a later quantity that its equation, given the learner's earlier values, reproduces."""
+    them = "it" if len(earlier) == 1 else "them"
+    return f"{symbol} is right given your {' and '.join(earlier)}: it is wrong only because it uses {them}"
+
+
+def on_its_own(symbol: str) -> str:
+    """The line for a later quantity that is wrong even given the learner's earlier values."""
+    return f"{symbol} is wrong on its own too: check it after this one"
+
+
+def cannot_tell(symbol: str, earlier: list[str], why: str) -> str:
+    """The line for a later quantity whose equation cannot take the learner's earlier values (shape, NaN, None)."""
+    uses = " and ".join(f"your {e}" for e in earlier)
+    return f"{symbol}: cannot tell yet: it uses {uses}, which cannot be put into its equation ({why}); fix that first"
+
+
+class Problem(Enum):
+    """Why a learner's value cannot be compared entry by entry (or cannot pass)."""
+
+    MISSING = "None on this case"
+    NOT_NUMBERS = "not numbers"
+    COMPLEX = "complex"
+    SHAPE = "shape"
+    INTEGER = "integer"
+    NAN = "NaN"
+    INF = "inf"
+    LOW_PRECISION = "low precision"  # float16/float32: graded, but never ok
 
 
 @dataclass
@@ -29,13 +90,14 @@ class Grade:
 
     key: str
     symbol: str
-    status: str  # "ok", "WRONG" or "not done"
+    status: str  # "ok", "WRONG", "not done" or "not given" (a format that has no place for it)
     rel_error: float | None = None  # max over cases of max|Δ| / (size of the summed terms)
     case: str | None = None  # where the worst entry is
     index: tuple[int, ...] | None = None
     expected: float | None = None
     got: float | None = None
-    problem: str = ""  # why it cannot be compared entry by entry (shape, dtype, NaN, None)
+    problem: str = ""  # why it cannot be compared entry by entry (shape, dtype, NaN, None), in words
+    kind: Problem | None = None  # the same, as data
     finite_diff: float | None = None  # check_gradients: finite differences against autodiff, relative
 
     @property
@@ -64,7 +126,7 @@ class Report:
 
     @property
     def not_done(self) -> list[str]:
-        return [g.key for g in self.grades if g.status == "not done"]
+        return [g.key for g in self.grades if g.status in ("not done", "not given")]
 
     def __str__(self) -> str:
         return format_report(self)
@@ -101,8 +163,10 @@ def _tail(report: Report) -> list[str]:
     if wrong is not None:
         lines.append(f"first wrong: {wrong.key} ({wrong.symbol})")
         lines += [f"  {d}" for d in report.diagnosis]
-    if report.not_done:
-        lines.append(f"not done yet: {', '.join(report.not_done)}")
+    for status, text in (("not done", "not done yet"), ("not given", "not given")):
+        keys = [g.key for g in report.grades if g.status == status]
+        if keys:
+            lines.append(f"{text}: {', '.join(keys)}")
     if report.ok:
         lines.append("all right: every quantity matches autodiff on every case")
     return lines + report.notes
@@ -122,28 +186,36 @@ def format_report(report: Report) -> str:
     return "\n".join(lines + _tail(report))
 
 
-def as_float(value: Any, expected_shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
-    """The learner's value as a float64 array, or None and what is wrong with it."""
+def as_float(value: Any, expected_shape: tuple[int, ...]) -> tuple[np.ndarray | None, Problem | None, str]:
+    """The learner's value as a float64 array (or None), the kind of problem with it, and that in words."""
     try:
         arr = np.asarray(value)
     except Exception as err:  # ragged lists and the like
-        return None, f"not an array of numbers ({type(err).__name__}: {err})"
+        return None, Problem.NOT_NUMBERS, f"not an array of numbers ({type(err).__name__}: {err})"
+    if arr.dtype.kind == "c":
+        return None, Problem.COMPLEX, f"dtype {arr.dtype}: complex numbers"
     if arr.dtype.kind not in "fiu" or arr.dtype == bool:
-        return None, f"dtype {arr.dtype}: not real numbers; return a float64 NumPy array"
+        return None, Problem.NOT_NUMBERS, f"dtype {arr.dtype}: not real numbers; return a float64 NumPy array"
     if arr.shape != expected_shape:
-        return None, f"shape {arr.shape} where {expected_shape} is expected"
+        return None, Problem.SHAPE, f"shape {arr.shape} where {expected_shape} is expected"
     if arr.dtype.kind in "iu":
-        return None, f"dtype {arr.dtype}: integers; return a float64 array (did an int array or // creep in?)"
+        return (
+            None,
+            Problem.INTEGER,
+            f"dtype {arr.dtype}: integers; return a float64 array (did an int array or // creep in?)",
+        )
     if not np.all(np.isfinite(arr)):
-        return arr, "NaN" if np.isnan(arr).any() else "inf"
+        kind = Problem.NAN if np.isnan(arr).any() else Problem.INF
+        return arr, kind, kind.value
     if arr.dtype.itemsize < 8:  # float16, float32: graded, but never ok
-        return arr.astype(float), f"dtype {arr.dtype}"
-    return arr.astype(float), ""
+        return arr.astype(float), Problem.LOW_PRECISION, f"dtype {arr.dtype}"
+    return arr.astype(float), None, ""
 
 
 def grade(key: str, symbol: str, names: list[str], got: list, expected: list, sizes: list[float]) -> Grade:
     """Grade one quantity over the cases: `got` the learner's values (None: not done), `sizes`
-    the size of the summed terms on each case (errors are relative to it)."""
+    the size of the summed terms on each case (errors are relative to it). A problem that stops
+    the comparison is reported on the first case it shows on, with that case's own entry."""
     row = Grade(key, symbol, "not done")
     if all(g is None for g in got):
         return row
@@ -151,16 +223,18 @@ def grade(key: str, symbol: str, names: list[str], got: list, expected: list, si
     worst = -1.0
     for name, g, e, size in zip(names, got, expected, sizes):
         if g is None:
-            row.problem, row.case = "None on this case", name
-            return row
-        arr, problem = as_float(g, e.shape)
-        if arr is None or problem in ("NaN", "inf"):
-            row.problem, row.case = problem, name
+            arr, kind, problem = None, Problem.MISSING, Problem.MISSING.value
+        else:
+            arr, kind, problem = as_float(g, e.shape)
+        if arr is None or kind in (Problem.NAN, Problem.INF):
+            row.problem, row.kind, row.case = problem, kind, name
+            row.index = row.expected = row.got = row.rel_error = None  # nothing from an earlier case
             if arr is not None:
                 row.index = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+                row.expected, row.got = e[row.index], arr[row.index]
             return row
-        if problem:  # low precision: graded, but never ok
-            row.problem = problem
+        if kind:  # low precision: graded, but never ok
+            row.problem, row.kind = problem, kind
         err = relative_error(np.abs(arr - e), size)
         idx = np.unravel_index(int(np.argmax(err)), err.shape)
         if err[idx] > worst:

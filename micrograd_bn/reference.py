@@ -54,24 +54,62 @@ def forward_eval(x: Array, running_mean: Array, running_var: Array, gamma: Array
     return gamma * x_hat + beta
 
 
+def sec3_terms(
+    dy: Array,
+    x: Array,
+    gamma: Array,
+    eps: float,
+    given: dict[str, Array] | None = None,
+    ddof: int = 0,
+    ddof_slope: int | None = None,
+    absolute: bool = False,
+    param_axis: int = 0,
+) -> dict[str, list[Array]]:
+    """Sec. 3's chain rule term by term: each quantity's list of terms, whose sum is the quantity.
+
+    Keys dx_hat (∂ℓ/∂x̂_i), dvar (∂ℓ/∂σ²_B), dmean (∂ℓ/∂μ_B), dx (∂ℓ/∂x_i), dgamma, dbeta;
+    statistics over axis 0. `given` replaces the earlier quantities an equation uses
+    (dx_hat, dvar, dmean) by other values, e.g. a learner's; `ddof=1` is the same chain with
+    the unbiased variance Σ(x_i − μ_B)²/(m−1) in both σ²_B and ∂σ²_B/∂x_i = 2(x_i − μ_B)/(m−1)
+    (`ddof_slope=0`: in σ²_B only);
+    `absolute=True` makes every factor positive (the size of the terms, `compare.term_scales`);
+    γ and β sum over `param_axis` (1 for LayerNorm's transposed rows).
+
+    >>> x, dy = np.array([[1.0], [2.0], [4.0]]), np.array([[0.5], [-1.0], [2.0]])
+    >>> terms = sec3_terms(dy, x, np.ones(1), 1e-5)
+    >>> [len(terms[k]) for k in ("dx_hat", "dvar", "dmean", "dx")]
+    [1, 1, 2, 3]
+    >>> bool(np.allclose(sum(terms["dx"]), backward(dy, x, np.ones(1), 1e-5)["dx"]))
+    True
+    """
+    pos = np.abs if absolute else (lambda v: v)
+    given = given or {}
+    m = x.shape[0]
+    _, xmu, var, inv_std, x_hat = _normalize(x, eps)
+    if ddof:  # the learner's variance, in σ²_B and in ∂σ²_B/∂x_i alike
+        var = var * m / (m - ddof)
+        inv_std = 1.0 / np.sqrt(var + eps)
+        x_hat = xmu * inv_std
+    n = m - (ddof if ddof_slope is None else ddof_slope)  # what ∂σ²_B/∂x_i = 2(x_i − μ_B)/n divides by
+    terms: dict[str, list[Array]] = {"dx_hat": [pos(dy * gamma)]}
+    dx_hat = pos(given.get("dx_hat", terms["dx_hat"][0]))
+    terms["dvar"] = [(dx_hat * pos(xmu)).sum(axis=0) * pos(-0.5) * (var + eps) ** -1.5]
+    dvar = pos(given.get("dvar", terms["dvar"][0]))
+    terms["dmean"] = [(dx_hat * pos(-inv_std)).sum(axis=0), dvar * pos(-2.0 * xmu).sum(axis=0) / n]
+    dmean = pos(given.get("dmean", terms["dmean"][0] + terms["dmean"][1]))
+    terms["dx"] = [dx_hat * inv_std, dvar * 2.0 * pos(xmu) / n, dmean / m * np.ones_like(x)]
+    terms["dgamma"] = [pos(dy * x_hat).sum(axis=param_axis)]
+    terms["dbeta"] = [pos(dy).sum(axis=param_axis)]
+    return terms
+
+
 def backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
-    """Sec. 3's chain rule, one quantity per equation, given dy = ∂ℓ/∂y.
+    """Sec. 3's chain rule, one quantity per equation, given dy = ∂ℓ/∂y: the sums of `sec3_terms`.
 
     Returns dx_hat (∂ℓ/∂x̂_i), dvar (∂ℓ/∂σ²_B), dmean (∂ℓ/∂μ_B), dx (∂ℓ/∂x_i),
     dgamma (∂ℓ/∂γ) and dbeta (∂ℓ/∂β).
     """
-    m = x.shape[0]
-    _, xmu, var, inv_std, x_hat = _normalize(x, eps)
-    dx_hat = dy * gamma
-    dvar = (dx_hat * xmu).sum(axis=0) * -0.5 * (var + eps) ** -1.5
-    dmean = (dx_hat * -inv_std).sum(axis=0) + dvar * (-2.0 * xmu).sum(axis=0) / m
-    dx = dx_hat * inv_std + dvar * 2.0 * xmu / m + dmean / m
-    return {"dx_hat": dx_hat, "dvar": dvar, "dmean": dmean, "dx": dx, **_affine_backward(dy, x_hat)}
-
-
-def _affine_backward(dy: Array, x_hat: Array) -> dict[str, Array]:
-    """Sec. 3: ∂ℓ/∂γ = Σ_i ∂ℓ/∂y_i · x̂_i and ∂ℓ/∂β = Σ_i ∂ℓ/∂y_i, summed over the examples (axis 0)."""
-    return {"dgamma": (dy * x_hat).sum(axis=0), "dbeta": dy.sum(axis=0)}
+    return {k: sum(t[1:], t[0]) for k, t in sec3_terms(dy, x, gamma, eps).items()}
 
 
 def backward_compact(dy: Array, x: Array, gamma: Array, eps: float) -> Array:
@@ -126,20 +164,25 @@ def layer_norm_forward(x: Array, gamma: Array, beta: Array, eps: float) -> dict[
     return {"mean": rows["mean"], "var": rows["var"], "x_hat": rows["x_hat"].T, "y": rows["y"].T}
 
 
+def layer_norm_terms(
+    dy: Array, x: Array, gamma: Array, eps: float, given: dict[str, Array] | None = None, **options
+) -> dict[str, list[Array]]:
+    """`sec3_terms` for LayerNorm: Sec. 3 over each row (on the transposes), γ and β summed over the rows.
+
+    dx_hat and dx terms are (N, C), dvar and dmean (N,), dgamma and dbeta (C,); `given` and the
+    options as `sec3_terms`'s, in LayerNorm's shapes.
+    """
+    given = {k: (v.T if k == "dx_hat" else v) for k, v in (given or {}).items()}
+    rows = sec3_terms(dy.T, x.T, _per_row(gamma), eps, given, param_axis=1, **options)
+    return {k: [t.T if k in ("dx_hat", "dx") else t for t in ts] for k, ts in rows.items()}
+
+
 def layer_norm_backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
-    """Sec. 3's chain rule over each row (`backward` on the transposes), then ∂ℓ/∂γ, ∂ℓ/∂β over the rows.
+    """Sec. 3's chain rule over each row, then ∂ℓ/∂γ, ∂ℓ/∂β over the rows: the sums of `layer_norm_terms`.
 
     Keys as `backward`'s: dx_hat (N, C), dvar (N,), dmean (N,), dx (N, C), dgamma (C,), dbeta (C,).
     """
-    rows = backward(dy.T, x.T, _per_row(gamma), eps)  # its dgamma/dbeta sum per row: replaced below
-    x_hat = _normalize(x.T, eps)[4].T
-    return {
-        "dx_hat": rows["dx_hat"].T,
-        "dvar": rows["dvar"],
-        "dmean": rows["dmean"],
-        "dx": rows["dx"].T,
-        **_affine_backward(dy, x_hat),
-    }
+    return {k: sum(t[1:], t[0]) for k, t in layer_norm_terms(dy, x, gamma, eps).items()}
 
 
 def _per_row(param: Array) -> Array:

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from micrograd_bn import BatchNorm1d, Value
+from micrograd_bn import BatchNorm1d, Value, numeric
 
 # float64 tolerances (see README, "How the gradients are checked").
 RTOL_EXACT = 1e-10  # autodiff vs the paper's closed form, relative
@@ -25,9 +25,8 @@ def assert_close(actual, expected, rtol: float = RTOL_EXACT, atol: float = ATOL,
 
 
 def central_difference(f, x: float, h: float = 1e-6) -> float:
-    """(f(x + h) − f(x − h)) / 2h with h scaled to x."""
-    h = h * max(1.0, abs(x))
-    return (f(x + h) - f(x - h)) / (2 * h)
+    """(f(x + h) − f(x − h)) / 2h with h scaled to x (the package's one routine, `numeric.central_difference`)."""
+    return numeric.central_difference(lambda v: f(float(v)), x, h * max(1.0, abs(x)))
 
 
 def torch_or_skip():

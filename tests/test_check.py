@@ -400,3 +400,332 @@ def test_layernorm_template_not_done_then_filled_in(tmp_path, capsys):
     path.write_text(source)
     status, out, _ = run(capsys, "check", str(path), "--layer", "layernorm")
     assert status == 0, out
+
+
+# --- issue 23: the root cause, once -------------------------------------------------------------
+# Attempts written the way learners write them (CS231n's compact form, Karpathy's staged graph,
+# loops over Python floats), each with one realistic mistake; the checker must name the first wrong
+# quantity, its cause, and how each later wrong quantity relates to it.
+
+
+def staged(dy, x, gamma, eps, ddof=0, eps_used=None, eps_in_dvar=True, dtype=np.float64):
+    """Karpathy's "backprop ninja" staging, with knobs: the variance's ddof, ε left out, a dtype."""
+    dy, x, gamma = dy.astype(dtype), x.astype(dtype), gamma.astype(dtype)
+    e = eps if eps_used is None else eps_used
+    n = x.shape[0]
+    mean = x.sum(0) / n
+    diff = x - mean
+    var = (diff**2).sum(0) / (n - ddof)
+    var_inv = (var + e) ** -0.5
+    x_hat = diff * var_inv
+    dx_hat = dy * gamma
+    dvar_inv = (dx_hat * diff).sum(0)
+    ddiff = dx_hat * var_inv
+    dvar = -0.5 * (var + (e if eps_in_dvar else 0.0)) ** -1.5 * dvar_inv
+    ddiff = ddiff + 2 * diff / (n - ddof) * dvar
+    dmean = -ddiff.sum(0)
+    dx = ddiff + dmean / n
+    out = {"dx_hat": dx_hat, "dvar": dvar, "dmean": dmean, "dx": dx}
+    out |= {"dgamma": (dy * x_hat).sum(0), "dbeta": dy.sum(0)}
+    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+def staged_with(change):
+    return lambda dy, x, gamma, eps: {
+        **staged(dy, x, gamma, eps),
+        **change(staged(dy, x, gamma, eps), dy, x, gamma, eps),
+    }
+
+
+def dvar_in_python_floats(dy, x, gamma, eps):  # a loop over Python floats with the sign inside the power
+    out = staged(dy, x, gamma, eps)
+    rows, cols = x.shape
+    dvar = []
+    for k in range(cols):
+        col = [float(v) for v in x[:, k]]
+        mu = sum(col) / rows
+        var = sum((v - mu) ** 2 for v in col) / rows
+        s = sum(float(dy[i, k] * gamma[k]) * (col[i] - mu) for i in range(rows))
+        dvar.append(s * 0.5 * (-(var + eps)) ** -1.5)  # (−a) ** −1.5 is complex in Python
+    return {**out, "dvar": dvar}
+
+
+def aliased_dy(dy, x, gamma, eps):  # dx_hat = dy; dx_hat *= gamma writes into dy
+    out = staged(dy.copy(), x, gamma, eps)
+    dx_hat = dy
+    dx_hat *= gamma
+    return {**out, "dx_hat": dx_hat, "dbeta": dy.sum(0)}
+
+
+ROOT_ZOO = {  # name: (attempt, first wrong key, its cause, {later key: what its line says})
+    "unbiased variance all through (Karpathy)": (
+        lambda dy, x, g, e: staged(dy, x, g, e, ddof=1),
+        "dvar",
+        "uses the unbiased variance Σ(x_i − μ_B)²/(m−1)",
+        {"dmean": "the same unbiased variance", "dx": "the same unbiased variance", "dgamma": "the same"},
+    ),
+    "ε left out everywhere": (
+        lambda dy, x, g, e: staged(dy, x, g, e, eps_used=0.0),
+        "dvar",
+        "leaves out ε",
+        {"dx": "leaves out ε too", "dgamma": "leaves out ε too"},
+    ),
+    "ε left out of ∂ℓ/∂σ²_B only": (
+        lambda dy, x, g, e: staged(dy, x, g, e, eps_in_dvar=False),
+        "dvar",
+        "leaves out ε",
+        {"dx": "right given your ∂ℓ/∂σ²_B"},
+    ),
+    "computed in float32, returned as float64": (
+        lambda dy, x, g, e: staged(dy, x, g, e, dtype=np.float32),
+        "dx_hat",
+        "float32 numbers cast back to float64",
+        {"dvar": "rounded the same way", "dx": "rounded the same way"},
+    ),
+    "∂ℓ/∂σ returned as ∂ℓ/∂σ²_B": (
+        staged_with(lambda o, dy, x, g, e: {"dvar": o["dvar"] * 2 * np.sqrt(x.var(0) + e)}),
+        "dvar",
+        "that is ∂ℓ/∂σ",
+        {},
+    ),
+    "dγ and dβ swapped": (
+        staged_with(lambda o, *a: {"dgamma": o["dbeta"], "dbeta": o["dgamma"]}),
+        "dgamma",
+        "∂ℓ/∂γ and ∂ℓ/∂β are swapped",
+        {"dbeta": "the other half of the swap"},
+    ),
+    "two missing factors at once": (
+        staged_with(lambda o, dy, x, g, e: {"dx": o["dx"] / g / len(x)}),
+        "dx",
+        "off by the factor 1/(m·γ)",
+        {},
+    ),
+    "a sign inside a fractional power, in Python floats": (
+        dvar_in_python_floats,
+        "dvar",
+        "the sign went inside the power",
+        {},
+    ),
+    "x.shape[1] for m in ∂ℓ/∂x_i's last term": (
+        staged_with(lambda o, dy, x, g, e: {"dx": o["dx"] - o["dmean"] / len(x) + o["dmean"] / x.shape[1]}),
+        "dx",
+        "has the term ∂ℓ/∂μ_B · 1/m multiplied by m/C",
+        {},
+    ),
+    "dy changed in place through an alias": (aliased_dy, "dbeta", "computed from the dy your function changed", {}),
+    "∂ℓ/∂μ_B left unsummed": (
+        staged_with(lambda o, dy, x, g, e: {"dmean": dy * g * -1 / np.sqrt(x.var(0) + e)}),
+        "dmean",
+        "not summed",
+        {},
+    ),
+    ".squeeze() at C = 1": (
+        staged_with(lambda o, dy, *a: {"dbeta": dy.sum(0, keepdims=True).squeeze()}),
+        "dbeta",
+        ".squeeze()",
+        {},
+    ),
+    "∂ℓ/∂μ_B summed over the features, broadcast back": (
+        staged_with(lambda o, dy, x, g, e: {"dmean": np.broadcast_to((dy * g).sum(1, keepdims=True), x.shape)}),
+        "dmean",
+        "summed over axis 1 and broadcast back to x's shape",
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", ROOT_ZOO)
+def test_root_cause_zoo(name):
+    assert_root_cause("batchnorm", *ROOT_ZOO[name])
+
+
+def assert_root_cause(layer, attempt, key, cause, later):
+    """The first wrong quantity is `key`, its cause says `cause`, each later line as `later` says."""
+    report = check_backward(attempt, layer)
+    assert report.first_wrong.key == key, report.diagnosis
+    start = 1 if report.diagnosis[0].startswith("your function changes") else 0
+    assert cause in report.diagnosis[start], report.diagnosis
+    for k, says in later.items():
+        symbol = next(g.symbol for g in report.grades if g.key == k)
+        line = next(d for d in report.diagnosis if d.startswith(symbol))
+        assert says in line, report.diagnosis
+    assert not any("off by a multiple" in d for d in report.diagnosis)  # never a fitted coefficient for a cause
+
+
+def test_a_consistent_unbiased_derivation_is_never_said_wrong_on_its_own():
+    report = check_backward(lambda dy, x, g, e: staged(dy, x, g, e, ddof=1))
+    assert not any("on its own" in d for d in report.diagnosis), report.diagnosis
+
+
+def test_an_unusable_earlier_value_makes_later_ones_cannot_tell_yet_not_wrong():
+    unsummed = ROOT_ZOO["∂ℓ/∂μ_B left unsummed"][0]
+    broken = lambda dy, x, g, e: {**unsummed(dy, x, g, e), "dx": unsummed(dy, x, g, e)["dx"] * 2}  # noqa: E731
+    report = check_backward(broken)
+    assert report.first_wrong.key == "dmean"
+    assert "∂ℓ/∂x_i: cannot tell yet: it uses your ∂ℓ/∂μ_B" in report.diagnosis[1]
+
+
+def test_the_table_shows_the_case_a_problem_first_shows_on():
+    def squeezed(dy, x, g, e):
+        return {"dbeta": dy.sum(0) * 1.5 if x.shape[1] > 1 else dy.sum()}  # wrong values first, then a shape
+
+    grade = check_backward(squeezed).grades[-1]
+    assert grade.case == "m=3, C=1" and grade.index is None and grade.got is None and grade.rel_error is None
+    assert "m=3, C=1 [" not in str(check_backward(squeezed))
+
+
+def test_inputs_changed_in_place_are_said_even_when_everything_is_right():
+    def right_but_writes(dy, x, gamma, eps):
+        out = staged(dy, x, gamma, eps)
+        x -= x.mean(0)  # afterwards: the caller's x is changed
+        return out
+
+    report = check_backward(right_but_writes)
+    assert report.ok and any("changes its argument x in place" in n for n in report.notes)
+
+
+def test_cs231n_tuple_is_graded_and_the_rest_not_given():
+    report = check_backward(
+        lambda dy, x, g, e: tuple(reference.backward(dy, x, g, e)[k] for k in ("dx", "dgamma", "dbeta"))
+    )
+    status = {g.key: g.status for g in report.grades}
+    assert status == {
+        "dx_hat": "not given",
+        "dvar": "not given",
+        "dmean": "not given",
+        "dx": "ok",
+        "dgamma": "ok",
+        "dbeta": "ok",
+    }
+    assert "not given: dx_hat, dvar, dmean" in str(report) and "CS231n" in str(report)
+    wrong = check_backward(lambda dy, x, g, e: (dy, dy.sum(0), dy.sum(0)))
+    assert wrong.first_wrong.key == "dx"
+
+
+def test_a_runaway_function_is_stopped_by_the_timeout():
+    from micrograd_bn.grading import CheckTimeout
+
+    def forever(dy, x, gamma, eps):
+        while True:
+            try:
+                pass
+            except Exception:  # a learner's catch-all cannot swallow the deadline
+                pass
+
+    with pytest.raises(CheckTimeout, match=r"ran longer than 0.2 s") as info:
+        check_backward(forever, timeout=0.2)
+    assert info.value.exit_code == 124
+
+
+def test_ctrl_c_and_sys_exit_in_the_learners_code_are_one_line_each():
+    from micrograd_bn.grading import CheckInterrupted, LearnerExit
+
+    def interrupted(dy, x, gamma, eps):
+        raise KeyboardInterrupt
+
+    with pytest.raises(CheckInterrupted, match=r"interrupted \(Ctrl-C\)") as info:
+        check_backward(interrupted)
+    assert info.value.exit_code == 130
+    with pytest.raises(LearnerExit, match=r"called sys.exit\(3\)") as info:
+        check_backward(lambda dy, x, g, e: __import__("sys").exit(3))
+    assert info.value.exit_code == 4
+
+
+LEARNER_FILES = {  # name: (file content, extra options, exit status, what stderr says)
+    "sys.exit at import": ("import sys\nsys.exit(3)\n", [], 4, "called sys.exit(3)"),
+    "a loop at import": ("while True:\n    pass\n", ["--timeout", "0.3"], 124, "ran longer than 0.3 s"),
+    "a loop in the function": (
+        "def batchnorm_backward(dy, x, gamma, eps):\n    while True:\n        pass\n",
+        ["--timeout", "0.3"],
+        124,
+        "batchnorm_backward from attempt.py (on case m=2) ran longer",
+    ),
+    "Ctrl-C in the function": (
+        "def batchnorm_backward(dy, x, gamma, eps):\n    raise KeyboardInterrupt\n",
+        [],
+        130,
+        "interrupted (Ctrl-C)",
+    ),
+    "LayerNorm's function checked as BatchNorm": (
+        "def layernorm_backward(dy, x, gamma, eps):\n    return {}\n",
+        ["--layer", "batchnorm"],
+        2,
+        "it defines layernorm_backward, so use --layer layernorm (or leave --layer out)",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", LEARNER_FILES)
+def test_learner_files_that_exit_loop_or_are_interrupted_end_with_one_line(name, tmp_path, capsys):
+    content, options, expected_status, says = LEARNER_FILES[name]
+    path = tmp_path / "attempt.py"
+    path.write_text(content)
+    status, out, err = run(capsys, "check", str(path), *options)
+    assert status == expected_status and says in err and err.count("\n") == 1 and out == "", err
+
+
+def test_a_layernorm_file_is_found_without_layer(tmp_path, capsys):
+    path = tmp_path / "mine.py"
+    path.write_text(
+        "from micrograd_bn.reference import layer_norm_backward\n\n"
+        "def layernorm_backward(dy, x, gamma, eps):\n    return layer_norm_backward(dy, x, gamma, eps)\n"
+    )
+    status, out, _ = run(capsys, "check", str(path))
+    assert status == 0 and "LayerNorm backward" in out
+
+
+# --- LayerNorm: the same causes over each example's features -----------------------------------
+
+
+def ln_staged(dy, x, gamma, eps, ddof=0, eps_used=None, axis=1):
+    e = eps if eps_used is None else eps_used
+    n = x.shape[axis]
+    diff = x - x.mean(axis, keepdims=True)
+    var = (diff**2).sum(axis, keepdims=True) / (n - ddof)
+    inv = (var + e) ** -0.5
+    dx_hat = dy * gamma
+    dvar = -0.5 * (var + e) ** -1.5 * (dx_hat * diff).sum(axis, keepdims=True)
+    ddiff = dx_hat * inv + 2 * diff / (n - ddof) * dvar
+    dmean = -ddiff.sum(axis, keepdims=True)
+    out = {"dx_hat": dx_hat, "dvar": dvar.squeeze(axis), "dmean": dmean.squeeze(axis), "dx": ddiff + dmean / n}
+    return out | {"dgamma": (dy * diff * inv).sum(0), "dbeta": dy.sum(0)}
+
+
+LN_ROOT_ZOO = {
+    "unbiased variance all through": (
+        lambda dy, x, g, e: ln_staged(dy, x, g, e, ddof=1),
+        "dvar",
+        "uses the unbiased variance Σ(x_j − μ)²/(C−1)",
+        {"dx": "the same unbiased variance"},
+    ),
+    "ε left out": (lambda dy, x, g, e: ln_staged(dy, x, g, e, eps_used=0.0), "dvar", "leaves out ε", {"dx": "too"}),
+    "summed over the batch axis": (
+        lambda dy, x, g, e: ln_staged(dy, x, g, e, axis=0),
+        "dvar",
+        "summed over axis 0; Sec. 3 sums over each example's features (axis 1)",
+        {"dmean": "cannot tell yet", "dx": "cannot tell yet"},
+    ),
+    ".squeeze() at N = 1": (
+        lambda dy, x, g, e: {**ln_staged(dy, x, g, e), "dmean": ln_staged(dy, x, g, e)["dmean"].squeeze()},
+        "dmean",
+        "N = 1 on this case",
+        {},
+    ),
+    "N where Sec. 3 divides by C": (
+        lambda dy, x, g, e: {**ln_staged(dy, x, g, e), "dx": ln_staged(dy, x, g, e)["dx"] * x.shape[1] / x.shape[0]},
+        "dx",
+        "off by the factor C/N",
+        {},
+    ),
+    "dγ and dβ swapped": (
+        lambda dy, x, g, e: {**ln_staged(dy, x, g, e), "dgamma": dy.sum(0), "dbeta": ln_staged(dy, x, g, e)["dgamma"]},
+        "dgamma",
+        "swapped",
+        {"dbeta": "the other half of the swap"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", LN_ROOT_ZOO)
+def test_layernorm_root_cause_zoo(name):
+    assert_root_cause("layernorm", *LN_ROOT_ZOO[name])

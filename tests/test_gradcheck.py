@@ -83,7 +83,7 @@ def test_bad_uses_are_check_errors():
         check_gradients(f, POINTS[0], lambda x, w, b: {"z": 1.0})
     with pytest.raises(CheckError, match="not ℓ"):
         check_gradients(lambda x: [x], {"x": 1.0}, lambda x: {"x": 1.0})
-    with pytest.raises(CheckError, match="raised KeyError"):
+    with pytest.raises(CheckError, match=r"raised KeyError: 'x' at test_gradcheck.py, line \d+"):
         check_gradients(f, POINTS[0], lambda x, w, b: {}["x"])
 
     def same_label(x):
@@ -110,3 +110,13 @@ def test_matrix_leaves_and_unused_entries():
     assert report.ok and all(g.finite_diff < 1e-8 for g in report.grades)
     wrong = check_gradients(f, point, lambda w, x: {"w": np.outer(c, np.append(x, 0.0)).T, "x": c @ w[:, :2]})
     assert wrong.first_wrong.key == "w" and "shape (3, 2) where (2, 3) is expected" in wrong.diagnosis[0]
+
+
+def test_a_later_quantity_after_an_unusable_one_cannot_be_told_yet():
+    def wrong_shape(x, w, b):  # ∂ℓ/∂h as a column: it cannot be put into the chain rule
+        out = right(x, w, b)
+        return {**out, "h": out["h"][:, None], "w": out["w"] * 2}
+
+    report = check_gradients(f, POINTS, wrong_shape)
+    assert report.first_wrong.key == "h" and "shape (3, 1)" in report.diagnosis[0]
+    assert report.diagnosis[1].startswith("∂ℓ/∂w: cannot tell yet: it uses your ∂ℓ/∂h")
