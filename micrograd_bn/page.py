@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
-from .drawing import NOT_COMPUTED, draw, image, node_names, node_sizes, save
+from .drawing import NOT_COMPUTED, draw, image, node_names, node_sizes, record_fields, save
 from .engine import Value, topological_order
 from .rules import forward_text, local_rule, op_title
 from .text import format_number, operand
@@ -86,11 +86,12 @@ def page_html(steps: Sequence[Step], *, digits: int = 4, **draw_options) -> str:
     steps = list(steps)
     if not steps:
         raise ValueError("the page needs at least one step: pass list(backward_steps(root))")
-    mine = sorted({"grads", "grad_view", "highlight"} & draw_options.keys())
+    mine = sorted({"grads", "grad_view", "highlight", "names"} & draw_options.keys())
     if mine:
         raise TypeError(f"the page shows the gradients step by step itself: leave out {', '.join(mine)}")
-    root = steps[0].node
-    graph = draw(root, grads={}, digits=digits, **draw_options)  # every grad "not computed" until a term arrives
+    root, name = steps[0].node, step_names(steps)
+    unlabelled = {s.node: name(s.node) for s in steps if not s.node.label}  # "#3" on the graph as in the steps
+    graph = draw(root, grads={}, digits=digits, names=unlabelled, **draw_options)  # "not computed" until a term
     data = page_data(steps, digits=digits, collapse=draw_options.get("collapse"))
     widest = graph.copy()  # each node showing its longest grad text, to size it
     longest = {name: max(node["texts"], key=len) for name, node in data["nodes"].items()}
@@ -112,13 +113,16 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
     """Every text the page shows, made here: per node its grad texts, per step its node and terms.
 
     - `nodes[dot]`: `texts[k]`, the node's grad text once k of its n terms have arrived
-      ("grad: not computed", "grad 2 · 1 of 2 terms", …, "grad 4"), and `arrivals`,
-      the step at which each term arrives (0 for the root's seed ∂ℓ/∂ℓ = 1).
+      ("grad: not computed", "grad 2 · 1 of 2 terms", …, "grad 4"), `arrivals`, the step
+      at which each term arrives (0 for the root's seed ∂ℓ/∂ℓ = 1), and `field`, which of
+      the record's texts is the gradient (`drawing.record_fields`: the last).
     - `steps[i]`: `node` (its DOT name in `draw`, or its box's when collapsed), `name`,
       `op`, `grad`, `forward`; `received`: the terms that made its gradient (from which
       step and node, the running sum); `sends`: each term it sends, three ways: `chain`
       (symbolic), `rule` (the op's local derivative, then with the numbers put in) and
-      `numbers` (local derivative × gradient = term), and `got` ("k of n terms").
+      `numbers` (local derivative × gradient = term), and `got` ("k of n terms"); and the
+      step's headings, its gradient's name `grad_of` (∂ℓ/∂(σ²_B+ε), one notation everywhere).
+    - `text`: the page's fixed texts.
 
     >>> x = Value(2.0, "x"); y = x * x; y.label = "y"
     >>> d = page_data(list(backward_steps(y)))
@@ -151,10 +155,12 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
         n = len(sums.get(id(v), []))
         texts = [NOT_COMPUTED] + [f"grad {f(g)} · {_k_of_n(k, n)}" for k, g in enumerate(sums.get(id(v), []), 1)]
         texts[n] = f"grad {f(sums[id(v)][-1])}" if n else NOT_COMPUTED
-        nodes[dot[id(v)]] = {"texts": texts, "arrivals": [k for k, _, _ in arrivals.get(id(v), [])]}
-    rows = []
+        field = len(record_fields(v, digits, {}, name(v))) - 1  # the gradient's text: the record's last field
+        nodes[dot[id(v)]] = {"texts": texts, "arrivals": [k for k, _, _ in arrivals.get(id(v), [])], "field": field}
+    rows, last = [], len(steps)
     for s in steps:
         v, received = s.node, zip(arrivals.get(id(s.node), []), sums.get(id(s.node), []))
+        grad_of = f"∂{r}/∂{operand(name(v))}"
         rules = local_rule(v, name, digits)
         sends = []
         for j, (t, rule) in enumerate(zip(s.terms, rules)):
@@ -176,12 +182,37 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
                 "name": name(v),
                 "op": op_title(v),
                 "grad": f(s.grad),
+                "title": f"Step {s.number} of {last}: {name(v)}",
                 "forward": forward_text(v, name, digits),
+                "received_head": f"Its gradient {grad_of} is the sum of the terms it received",
+                "grad_of": grad_of,
                 "received": [{"from": who, "term": f(term), "sum": f(total)} for (_, who, term), total in received],
+                "sends_head": f"It sends one term to each input ({len(sends)})" if sends else "It sends nothing",
+                "leaf": "" if sends else f"A leaf (an input or a parameter): {grad_of} = {f(s.grad)} is final.",
                 "sends": sends,
             }
         )
-    return {"root": r, "nodes": nodes, "steps": rows}
+    return {"root": r, "nodes": nodes, "steps": rows, "text": _texts(r)}
+
+
+def _texts(r: str) -> dict[str, object]:
+    """The page's fixed texts: step 0, the headers of the list and the table, the last step's note."""
+    return {
+        "before": "Before the pass",
+        "intro": [
+            f"Backward starts at {r} with the seed ∂{r}/∂{r} = 1 and visits every node once, in reverse "
+            "topological order: when a node's turn comes, every node that uses it has sent its term, so its "
+            "gradient is complete.",
+            "The node then sends one chain-rule term to each input: its local derivative × its gradient. "
+            "An input's gradient is the sum of the terms it receives (the += in backward).",
+        ],
+        "press": "Press → or ▶ for step 1.",
+        "step0": "before the pass",
+        "table": ["from", "term", "sum so far"],
+        "labels": ["chain rule", "local rule", "numbers"],
+        "now_has": "now has",
+        "last": "That was the last step: every gradient is final, as backward() leaves it.",
+    }
 
 
 _GRAD_FIELD = re.compile(r"^(\t+(v\d+) \[label=\".*\|)" + re.escape(NOT_COMPUTED))  # a record's grad field in DOT

@@ -34,7 +34,7 @@ def local_rule(node: Value, name: Callable[[Value], str] = default_name, digits:
 
     >>> a = Value(3.0, "a"); b = Value(4.0, "b"); q = a / b; q.label = "q"
     >>> local_rule(q)
-    ['∂q/∂a = 1/b = 1/4 = 0.25', '∂q/∂b = −a/b² = −3/4² = -0.1875']
+    ['∂q/∂a = 1/b = 1/4 = 0.25', '∂q/∂b = −a/b² = −3/4² = −0.1875']
     """
     if node.op is None:
         return []
@@ -83,13 +83,13 @@ def _fill(template: str, v: Value, name: Callable[[Value], str] | None, f: Calla
     else:
         values |= {str(k): operand(name(u)) for k, u in enumerate(v.inputs)} | {"out": operand(name(v))}
     text = re.sub(r"\{(\w+)\}", lambda m: values[m[1]], template)
-    return re.sub(r"\(\((-[^()]*)\)\)", r"(\1)", text)  # tanh((-0.7)) -> tanh(-0.7)
+    return re.sub(r"\(\(([-−][^()]*)\)\)", r"(\1)", text)  # tanh((−0.7)) -> tanh(−0.7)
 
 
 def _chain_of_equals(parts: list[str]) -> str:
-    """ "a = b = c", leaving out a part that repeats the one before (−1 = -1)."""
+    """ "a = b = c", leaving out a part that repeats the one before (−1 = −1)."""
     kept = parts[:1]
     for p in parts[1:]:
-        if p.replace("−", "-") != kept[-1].replace("−", "-"):
+        if p != kept[-1]:
             kept.append(p)
     return " = ".join(kept)

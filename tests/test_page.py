@@ -128,3 +128,24 @@ def test_step_through_shows_the_page_in_a_frame_and_leaves_grads_alone():
     assert frame.startswith("<iframe srcdoc=") and frame.endswith("</iframe>")
     srcdoc = html_lib.unescape(re.search(r'srcdoc="([^"]*)"', frame).group(1))
     assert srcdoc == page_html(list(backward_steps(loss)), groups=layer.graph_groups())
+
+
+def test_one_notation_one_minus_sign_and_the_grad_field_named_from_python():
+    loss, layer = bn_loss()
+    data = page_data_of(list(backward_steps(loss)))
+    n = layer.last[0]
+    names = node_names(topological_order(loss))
+    row = next(r for r in data["steps"] if r["node"] == names[id(n.var_eps)])
+    assert row["grad_of"] == "∂ℓ/∂(σ²_B+ε)" and "∂ℓ/∂(σ²_B+ε) is the sum" in row["received_head"]
+    shown = json.dumps(data, ensure_ascii=False)
+    assert re.search(r"-\d", shown) is None and "−" in shown  # numbers carry the one minus sign, −
+    assert {node["field"] for node in data["nodes"].values()} == {2}  # label | data | grad
+
+
+def test_a_label_that_starts_with_grad_is_not_taken_for_the_gradient(tmp_path):
+    x = Value(1.5, "grad x")
+    y = x * x
+    data = page_data_of(list(backward_steps(y)))
+    assert data["nodes"]["v0"]["field"] == 2 and data["nodes"]["v1"]["field"] == 2  # "#1" names y on the graph
+    html = write_html(list(backward_steps(y)), tmp_path / "p.html").read_text()
+    assert ">#1</text>" in html and ">grad x</text>" in html

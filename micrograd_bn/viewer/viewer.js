@@ -17,8 +17,9 @@
   for (const g of svg.querySelectorAll("g.node")) {
     const name = g.querySelector("title").textContent;
     g.dataset.node = name; // the DOT name, kept when the tooltips go
-    const grad = [...g.querySelectorAll("text")].find((t) => t.textContent.startsWith("grad"));
-    nodes.set(name, { g, grad, info: data.nodes[name], shown: -1 });
+    const info = data.nodes[name];
+    const grad = info ? g.querySelectorAll("text")[info.field] : null; // the field page_data names
+    nodes.set(name, { g, grad, info, shown: -1 });
   }
   const edgesInto = new Map();
   for (const g of svg.querySelectorAll("g.edge")) {
@@ -93,7 +94,7 @@
     list.append(li);
     rows.push(li);
   }
-  row(0, [["num", "0"], ["name whole", "before the pass"]]);
+  row(0, [["num", "0"], ["name whole", data.text.step0]]);
   steps.forEach((s, i) => row(i + 1, [["num", String(i + 1)], ["name", s.name], ["op", s.op], ["grad", s.grad]]));
   $("count").textContent = last;
   const rowTop = rows.map((li) => li.offsetTop - list.offsetTop);
@@ -109,41 +110,27 @@
   function detail() {
     const box = $("detail");
     box.replaceChildren();
-    const r = data.root;
+    const T = data.text;
     if (step === 0) {
-      box.append(
-        el("h3", "", "Before the pass"),
-        el("p", "", `Backward starts at ${r} with the seed ∂${r}/∂${r} = 1 and visits every node once, in reverse `
-          + "topological order: when a node's turn comes, every node that uses it has sent its term, so its "
-          + "gradient is complete."),
-        el("p", "", "The node then sends one chain-rule term to each input: its local derivative × its gradient. "
-          + "An input's gradient is the sum of the terms it receives (the += in backward)."),
-        el("p", "note", "Press → or ▶ for step 1."),
-      );
+      box.append(el("h3", "", T.before), ...T.intro.map((p) => el("p", "", p)), el("p", "note", T.press));
       return;
     }
     const s = steps[step - 1];
-    const title = el("h3", "", `Step ${step} of ${last}: ${s.name}`);
+    const title = el("h3", "", s.title);
     if (s.op) title.append(el("span", "op-chip", s.op));
     box.append(title, el("p", "math", s.forward));
-    box.append(el("h4", "", `Its gradient ∂${r}/∂${s.name} is the sum of the terms it received`));
-    const table = el("table", "received", el("tr", "", el("th", "", "from"), el("th", "", "term"), el("th", "", "sum so far")));
+    box.append(el("h4", "", s.received_head));
+    const table = el("table", "received", el("tr", "", ...T.table.map((h) => el("th", "", h))));
     for (const t of s.received) table.append(el("tr", "", el("td", "", t.from), el("td", "", t.term), el("td", "", t.sum)));
-    table.append(el("tr", "total", el("td", "", `∂${r}/∂${s.name}`), el("td", "", ""), el("td", "", s.grad)));
-    box.append(table);
-    if (!s.sends.length) {
-      box.append(el("h4", "", "It sends nothing"), el("p", "", `A leaf (an input or a parameter): ∂${r}/∂${s.name} = ${s.grad} is final.`));
-    } else {
-      box.append(el("h4", "", `It sends one term to each input (${s.sends.length})`));
-      for (const t of s.sends) {
-        box.append(el("div", "term",
-          el("div", "math", el("span", "label", "chain rule"), t.chain),
-          el("div", "math", el("span", "label", "local rule"), t.rule),
-          el("div", "math", el("span", "label", "numbers"), t.numbers),
-          el("div", "got", `${t.name} now has ${t.got}`)));
-      }
+    table.append(el("tr", "total", el("td", "math", s.grad_of), el("td", "", ""), el("td", "", s.grad)));
+    box.append(table, el("h4", "", s.sends_head));
+    if (s.leaf) box.append(el("p", "", s.leaf));
+    for (const t of s.sends) {
+      box.append(el("div", "term",
+        ...[t.chain, t.rule, t.numbers].map((text, i) => el("div", "math", el("span", "label", T.labels[i]), text)),
+        el("div", "got", `${t.name} ${T.now_has} ${t.got}`)));
     }
-    if (step === last) box.append(el("p", "note", "That was the last step: every gradient is final, as backward() leaves it."));
+    if (step === last) box.append(el("p", "note", T.last));
   }
 
   // ---- one step: texts and classes on the graph, the list, the detail, the hash
