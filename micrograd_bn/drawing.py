@@ -64,6 +64,7 @@ def draw(
     highlight: Iterable[Value] = (),
     max_nodes: int = 500,
     names: Mapping[Value, str] | None = None,
+    show_data: bool = True,
 ) -> graphviz.Digraph:
     """The graph of every Value `root` depends on, as a `graphviz.Digraph` (rankdir LR).
 
@@ -79,6 +80,7 @@ def draw(
     - `highlight`: Values drawn with a thick red outline.
     - `max_nodes`: `GraphTooLarge` (a ValueError), before Graphviz runs, if more nodes would be drawn.
     - `names`: {Value: name} shown for Values without a label (the page's `#3`).
+    - `show_data`: False leaves the data row out (the page shows it on hover, and stays compact).
 
     Value number i of `topological_order(root)` is DOT node `v{i}`, its operation `v{i}op`;
     a record's fields are `record_fields`, the gradient last. In Jupyter the returned Digraph
@@ -93,7 +95,7 @@ def draw(
     plan = _plan(root, groups, collapse, grads, max_nodes)
     if grad_view and not plan.shown:
         raise ValueError("grad_view needs gradients: call backward() first (or pass grads=)")
-    return _emit(plan, digits, grad_view, {id(v) for v in highlight}, names or {})
+    return _emit(plan, digits, grad_view, {id(v) for v in highlight}, names or {}, show_data)
 
 
 class _Plan(NamedTuple):
@@ -127,7 +129,9 @@ def _plan(root: Value, groups, collapse, grads, max_nodes: int) -> _Plan:
     return _Plan(order, node_names(order), boxes, box_sizes, clusters, drawn, _shown_grads(order, grads))
 
 
-def _emit(plan: _Plan, digits: int, grad_view: bool, marked: set[int], names: Mapping[Value, str]) -> graphviz.Digraph:
+def _emit(
+    plan: _Plan, digits: int, grad_view: bool, marked: set[int], names: Mapping[Value, str], show_data: bool
+) -> graphviz.Digraph:
     """The DOT graph of a plan: boxes, then each record and its operation, root first, then the clusters."""
     known = plan.shown or {}
     # The colour scales: the largest |gradient| of a node, and of a term local grad × upstream grad.
@@ -166,13 +170,13 @@ def _emit(plan: _Plan, digits: int, grad_view: bool, marked: set[int], names: Ma
             continue
         where = subgraphs.get(plan.clusters.get(id(v)), graph)
         name, g = plan.names[id(v)], known.get(id(v))
-        fields = record_fields(v, digits, plan.shown, by_id.get(id(v), ""))
+        fields = record_fields(v, digits, plan.shown, by_id.get(id(v), ""), show_data)
         fill = _diverging(g / top) if grad_view and g is not None else _FILL if v.inputs else _LEAF_FILL
         outline = {"color": "#d62728", "penwidth": "3"} if id(v) in marked else {}
         where.node(name, "|".join(map(_escape, fields)), shape="record", style="filled", fillcolor=fill, **outline)
         if v.op is not None:  # the operation: inputs -> op -> result
             title = graphviz.nohtml(_escape_dot(op_title(v)))
-            where.node(f"{name}op", title, shape="oval", fontsize="10", margin="0.02,0.01", height="0.3")
+            where.node(f"{name}op", title, shape="oval", margin="0.02,0.01", height="0.3", width="0.3")
             for u, d in zip(v.inputs, v.local_grads):
                 graph.edge(source[id(u)], f"{name}op", **(flow(d * g) if g is not None else {}))
             graph.edge(f"{name}op", name, **(flow(g * top_term / top) if g is not None else {}))
@@ -182,16 +186,19 @@ def _emit(plan: _Plan, digits: int, grad_view: bool, marked: set[int], names: Ma
     return graph
 
 
-def record_fields(v: Value, digits: int, shown: Mapping[int, float] | None, name: str = "") -> list[str]:
-    """A record's fields, top to bottom: its label (or `name`), `data`, and last the gradient
-    (None `shown`: no gradient field). The page finds the gradient's text as the last field.
+def record_fields(
+    v: Value, digits: int, shown: Mapping[int, float] | None, name: str = "", show_data: bool = True
+) -> list[str]:
+    """A record's fields, top to bottom: its label (or `name`), `data` (if `show_data`), and last the
+    gradient (None `shown`: no gradient field). The page finds the gradient's text as the last field.
 
     >>> record_fields(Value(-2.0, "x"), 3, {})
     ['x', 'data −2', 'grad: not computed']
     """
     label = " ".join((v.label or name).split())  # one line: a record field has one text
     fields = [label] if label else []
-    fields.append(f"data {format_number(v.data, digits)}")
+    if show_data:
+        fields.append(f"data {format_number(v.data, digits)}")
     if shown is not None:
         g = shown.get(id(v))
         fields.append(NOT_COMPUTED if g is None else f"grad {format_number(g, digits)}")

@@ -2,7 +2,7 @@
 
 `write_html(steps, path)` writes it; `StepThrough(root)` shows it inline in Jupyter. Every
 text the page shows is made here (`page_data`): each node's gradient as its terms arrive
-("grad 1.537 · 2 of 4 terms"), and each chain-rule term three ways: symbolic, the op's
+("grad 1.537 · 2/4": 2 of its 4 terms so far), and each chain-rule term three ways: symbolic, the op's
 local-derivative rule with the numbers put in (`rules.local_rule`), and the product. The
 front end (HTML, CSS, JS in `micrograd_bn/viewer/`) only displays it.
 
@@ -90,12 +90,17 @@ def page_html(steps: Sequence[Step], *, digits: int = 4, **draw_options) -> str:
     if mine:
         raise TypeError(f"the page shows the gradients step by step itself: leave out {', '.join(mine)}")
     root, name = steps[0].node, step_names(steps)
+    if draw_options.get("groups"):  # leaves (γ, β) outside the clusters: consecutive lines then sit side by side
+        groups = {label: [v for v in values if v.inputs] for label, values in draw_options["groups"].items()}
+        draw_options = {**draw_options, "groups": {label: values for label, values in groups.items() if values}}
     unlabelled = {s.node: name(s.node) for s in steps if not s.node.label}  # "#3" on the graph as in the steps
-    graph = draw(root, grads={}, digits=digits, names=unlabelled, **draw_options)  # "not computed" until a term
+    graph = draw(root, grads={}, digits=digits, names=unlabelled, show_data=False, **draw_options)
+    graph.graph_attr.update(ranksep="0.08", nodesep="0.08")  # compact: a step and its inputs share the screen
     data = page_data(steps, digits=digits, collapse=draw_options.get("collapse"))
     widest = graph.copy()  # each node showing its longest grad text, to size it
     longest = {name: max(node["texts"], key=len) for name, node in data["nodes"].items()}
-    widest.body = [_GRAD_FIELD.sub(lambda m: m[1] + longest.get(m[2], NOT_COMPUTED), line) for line in graph.body]
+    widest.body = [_GRAD_FIELD.sub(lambda m: m[1] + longest.get(m[2], NO_GRAD_YET), line) for line in graph.body]
+    graph.body = [_GRAD_FIELD.sub(lambda m: m[1] + NO_GRAD_YET, line) for line in graph.body]
     for name, (width, height) in node_sizes([graph, widest]).items():  # a repeated node statement adds attributes
         graph.node(name, width=width, height=height)
     svg = image(graph, "svg").decode()
@@ -113,7 +118,7 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
     """Every text the page shows, made here: per node its grad texts, per step its node and terms.
 
     - `nodes[dot]`: `texts[k]`, the node's grad text once k of its n terms have arrived
-      ("grad: not computed", "grad 2 · 1 of 2 terms", …, "grad 4"), `arrivals`, the step
+      ("no grad yet", "grad 2 · 1/2", …, "grad 4"), `arrivals`, the step
       at which each term arrives (0 for the root's seed ∂ℓ/∂ℓ = 1), and `field`, which of
       the record's texts is the gradient (`drawing.record_fields`: the last).
     - `steps[i]`: `node` (its DOT name in `draw`, or its box's when collapsed), `name`,
@@ -127,7 +132,7 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
     >>> x = Value(2.0, "x"); y = x * x; y.label = "y"
     >>> d = page_data(list(backward_steps(y)))
     >>> d["nodes"]["v0"]["texts"]
-    ['grad: not computed', 'grad 2 · 1 of 2 terms', 'grad 4']
+    ['no grad yet', 'grad 2 · 1/2', 'grad 4']
     >>> [d["steps"][0]["sends"][0][k] for k in ("chain", "rule", "numbers")]
     ['∂y/∂x += ∂y/∂x · ∂y/∂y', '∂y/∂x = x = 2', '2 × 1 = 2']
     """
@@ -153,9 +158,9 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
     nodes: dict[str, dict] = {}
     for v in order:
         n = len(sums.get(id(v), []))
-        texts = [NOT_COMPUTED] + [f"grad {f(g)} · {_k_of_n(k, n)}" for k, g in enumerate(sums.get(id(v), []), 1)]
-        texts[n] = f"grad {f(sums[id(v)][-1])}" if n else NOT_COMPUTED
-        field = len(record_fields(v, digits, {}, name(v))) - 1  # the gradient's text: the record's last field
+        texts = [NO_GRAD_YET] + [f"grad {f(g)} · {k}/{n}" for k, g in enumerate(sums.get(id(v), []), 1)]
+        texts[n] = f"grad {f(sums[id(v)][-1])}" if n else NO_GRAD_YET
+        field = len(record_fields(v, digits, {}, name(v), show_data=False)) - 1  # the gradient: the last field
         nodes[dot[id(v)]] = {"texts": texts, "arrivals": [k for k, _, _ in arrivals.get(id(v), [])], "field": field}
     rows, last = [], len(steps)
     for s in steps:
@@ -215,6 +220,7 @@ def _texts(r: str) -> dict[str, object]:
     }
 
 
+NO_GRAD_YET = "no grad yet"  # the page's grad text before a node's first term (short: compact records)
 _GRAD_FIELD = re.compile(r"^(\t+(v\d+) \[label=\".*\|)" + re.escape(NOT_COMPUTED))  # a record's grad field in DOT
 
 

@@ -17,9 +17,9 @@ import tomllib
 from helpers import bn_loss
 
 from micrograd_bn import StepThrough, Value, topological_order
-from micrograd_bn.drawing import NOT_COMPUTED, format_number, module_nodes, node_names
+from micrograd_bn.drawing import format_number, module_nodes, node_names
+from micrograd_bn.page import NO_GRAD_YET, page_html, write_html
 from micrograd_bn.page import page_data as page_data_of
-from micrograd_bn.page import page_html, write_html
 from micrograd_bn.trace import backward_steps
 
 
@@ -61,10 +61,10 @@ def test_page_data_grad_texts_are_the_partial_sums_of_the_terms_received():
     for s in steps:
         node = data["nodes"][names[id(s.node)]]
         got = received[id(s.node)]
-        n, total, texts = len(got), 0.0, [NOT_COMPUTED]
+        n, total, texts = len(got), 0.0, [NO_GRAD_YET]
         for k, (_, term) in enumerate(got, start=1):
             total += term
-            texts.append(f"grad {format_number(total, 4)}" + (f" · {k} of {n} terms" if k < n else ""))
+            texts.append(f"grad {format_number(total, 4)}" + (f" · {k}/{n}" if k < n else ""))
         assert node["texts"] == texts and node["arrivals"] == [k for k, _ in got]
         assert total == s.grad  # the terms add up to the step's gradient, bit for bit
     assert len(received[id(layer.last[0].mean)]) == 3  # μ_B feeds x_i − μ_B for each of the 3 examples
@@ -139,13 +139,13 @@ def test_one_notation_one_minus_sign_and_the_grad_field_named_from_python():
     assert row["grad_of"] == "∂ℓ/∂(σ²_B+ε)" and "∂ℓ/∂(σ²_B+ε) is the sum" in row["received_head"]
     shown = json.dumps(data, ensure_ascii=False)
     assert re.search(r"-\d", shown) is None and "−" in shown  # numbers carry the one minus sign, −
-    assert {node["field"] for node in data["nodes"].values()} == {2}  # label | data | grad
+    assert {node["field"] for node in data["nodes"].values()} == {1}  # label | grad (data on hover)
 
 
 def test_a_label_that_starts_with_grad_is_not_taken_for_the_gradient(tmp_path):
     x = Value(1.5, "grad x")
     y = x * x
     data = page_data_of(list(backward_steps(y)))
-    assert data["nodes"]["v0"]["field"] == 2 and data["nodes"]["v1"]["field"] == 2  # "#1" names y on the graph
+    assert data["nodes"]["v0"]["field"] == 1 and data["nodes"]["v1"]["field"] == 1  # "#1" names y on the graph
     html = write_html(list(backward_steps(y)), tmp_path / "p.html").read_text()
     assert ">#1</text>" in html and ">grad x</text>" in html

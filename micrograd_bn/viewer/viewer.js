@@ -7,7 +7,9 @@
   const data = JSON.parse($("data").textContent);
   const steps = data.steps;
   const last = steps.length;
-  const READABLE = 1.1; // CSS px per SVG unit when following: 11-unit text draws ~14 px tall
+  const READABLE = 1.1; // CSS px per SVG unit when following a small frame: 11-unit text draws ~14 px tall
+  const MIN_TEXT = 11; // px: following zooms out no further than node text this tall on screen
+  const MARGIN = 12; // px kept free around the frame
 
   // ---- the graph: nodes by DOT name (v3, v3op, box0) and the edges into each
   const svg = document.querySelector("#graph svg");
@@ -30,16 +32,25 @@
   for (const t of svg.querySelectorAll("title")) t.remove(); // no "v12" tooltips
 
   const matrix = scene.transform.baseVal.consolidate()?.matrix ?? svg.createSVGMatrix();
-  for (const n of nodes.values()) { // centres in the SVG's user units (the viewBox's), and room for text
+  for (const n of nodes.values()) { // boxes in the SVG's user units (the viewBox's), and room for text
     const b = n.g.getBBox();
-    n.centre = new DOMPoint(b.x + b.width / 2, b.y + b.height / 2).matrixTransform(matrix);
+    const a = new DOMPoint(b.x, b.y).matrixTransform(matrix);
+    n.box = { x0: a.x, y0: a.y, x1: a.x + b.width, y1: a.y + b.height };
+    n.centre = { x: a.x + b.width / 2, y: a.y + b.height / 2 };
     n.room = b.width - 6;
   }
+  // the smallest zoom at which the smallest node text is MIN_TEXT px tall
+  const textHeight = Math.min(...[...svg.querySelectorAll("g.node text")].slice(0, 300).map((t) => t.getBBox().height));
+  const minScale = (MIN_TEXT / (textHeight || MIN_TEXT)) * 1.005;
 
   // ---- the view: centre (x, y) in user units, s CSS px per unit. The SVG keeps its size
   // (1 unit = 1 px) and moves by a CSS transform, which needs no new layout of its texts.
   const whole = svg.viewBox.baseVal;
-  const all = { x: whole.x + whole.width / 2, y: whole.y + whole.height / 2, w: whole.width, h: whole.height };
+  function extent() { // the drawing as it is now (a text may overhang its box), in user units
+    const b = scene.getBBox(), corner = new DOMPoint(b.x, b.y).matrixTransform(matrix);
+    return { x: corner.x + b.width / 2, y: corner.y + b.height / 2, w: b.width, h: b.height };
+  }
+  const all = extent();
   svg.setAttribute("width", whole.width);
   svg.setAttribute("height", whole.height);
   const view = { x: all.x, y: all.y, s: READABLE };
@@ -58,23 +69,34 @@
   }
   function fit() {
     setFollow(false);
-    view.x = all.x;
-    view.y = all.y;
-    view.s = Math.min(paneSize.w / all.w, paneSize.h / all.h);
+    const now = extent();
+    view.x = now.x;
+    view.y = now.y;
+    view.s = Math.min(paneSize.w / now.w, paneSize.h / now.h);
     draw();
   }
   function setFollow(on) {
     $("follow").checked = on;
-    if (on) {
-      view.s = Math.max(view.s, READABLE);
-      follow();
-    }
+    if (on) follow();
   }
+  // Frame the current node, its operation and every node receiving a term: as large as
+  // fits, up to READABLE, and never smaller than minScale (text MIN_TEXT px tall). A frame
+  // too large for that keeps the current node in view and as much of the rest as fits.
   function follow() {
-    const n = step > 0 && nodes.get(steps[step - 1].node);
-    const target = (n || nodes.get(steps[0].node) || { centre: all }).centre;
-    view.x = target.x;
-    view.y = target.y;
+    const s = step > 0 ? steps[step - 1] : null;
+    const names = s ? [s.node, s.node + "op", ...s.sends.map((t) => t.to)] : [steps[0].node];
+    const boxes = names.map((name) => nodes.get(name)).filter(Boolean).map((n) => n.box);
+    if (!boxes.length) return;
+    const f = {
+      x0: Math.min(...boxes.map((b) => b.x0)), y0: Math.min(...boxes.map((b) => b.y0)),
+      x1: Math.max(...boxes.map((b) => b.x1)), y1: Math.max(...boxes.map((b) => b.y1)),
+    };
+    const w = paneSize.w - 2 * MARGIN, h = paneSize.h - 2 * MARGIN;
+    view.s = Math.max(minScale, Math.min(READABLE, w / (f.x1 - f.x0), h / (f.y1 - f.y0)));
+    const own = boxes[0], half = { x: w / 2 / view.s, y: h / 2 / view.s };
+    const clamp = (v, lo, hi) => (lo > hi ? (lo + hi) / 2 : Math.min(hi, Math.max(lo, v)));
+    view.x = clamp((f.x0 + f.x1) / 2, own.x1 - half.x, own.x0 + half.x);
+    view.y = clamp((f.y0 + f.y1) / 2, own.y1 - half.y, own.y0 + half.y);
     draw();
   }
 
@@ -250,11 +272,40 @@
     draw();
   });
   pane.addEventListener("pointerup", () => { drag = null; pane.classList.remove("dragging"); });
-  new ResizeObserver(() => {
+  const resized = new ResizeObserver(() => {
     paneSize = { w: pane.clientWidth, h: pane.clientHeight };
     listHeight = list.clientHeight;
-    draw();
-  }).observe(pane);
+    if ($("follow").checked) follow();
+    else draw();
+  });
+  resized.observe(pane);
+  resized.observe(list);
+
+  // ---- the gutters: drag to give the graph, the steps or the detail more room
+  const narrow = matchMedia("(max-width: 1199px)");
+  const main = document.querySelector("main"), side = $("side");
+  // each gutter: the box whose size it sets, the CSS variable per layout, and its limits
+  function gutter(id, box, wide, slim, sign) {
+    const g = $(id);
+    let from = null;
+    g.addEventListener("pointerdown", (e) => {
+      g.setPointerCapture(e.pointerId);
+      g.classList.add("dragging");
+      const r = box().getBoundingClientRect();
+      from = { x: e.clientX, y: e.clientY, w: r.width, h: r.height };
+    });
+    g.addEventListener("pointermove", (e) => {
+      if (!from) return;
+      const [name, across] = narrow.matches ? slim : wide;
+      const size = across ? from.w + sign * (e.clientX - from.x) : from.h + sign * (e.clientY - from.y);
+      const whole = g.parentElement.getBoundingClientRect();
+      const limit = (across ? whole.width : whole.height) - 120;
+      g.parentElement.style.setProperty(name, `${Math.round(Math.min(limit, Math.max(60, size)))}px`);
+    });
+    g.addEventListener("pointerup", () => { from = null; g.classList.remove("dragging"); });
+  }
+  gutter("gutter-main", () => side, ["--side", true], ["--bottom", false], -1);
+  gutter("gutter-side", () => $("steps-pane"), ["--steps", false], ["--steps-w", true], 1);
 
   const fromHash = () => Number((/step=(\d+)/.exec(location.hash) || [0, 0])[1]);
   window.addEventListener("hashchange", () => { if (fromHash() !== step) show(fromHash()); });
