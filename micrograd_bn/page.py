@@ -120,7 +120,8 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
     - `nodes[dot]`: `texts[k]`, the node's grad text once k of its n terms have arrived
       ("no grad yet", "grad 2 · 1/2", …, "grad 4"), `arrivals`, the step
       at which each term arrives (0 for the root's seed ∂ℓ/∂ℓ = 1), and `field`, which of
-      the record's texts is the gradient (`drawing.record_fields`: the last).
+      the record's texts is the gradient (`drawing.record_fields`: the last), `step`, the
+      step at which its gradient is complete, and `tip`, its name and data for hovering.
     - `steps[i]`: `node` (its DOT name in `draw`, or its box's when collapsed), `name`,
       `op`, `grad`, `forward`; `received`: the terms that made its gradient (from which
       step and node, the running sum); `sends`: each term it sends, three ways: `chain`
@@ -138,6 +139,7 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
     """
     steps = list(steps)
     name, order = step_names(steps), [s.node for s in reversed(steps)]
+    number = {id(s.node): s.number for s in steps}
     dot = node_names(order)
     shown_as = {**dot, **_box_names(order, collapse)}  # a collapsed node is shown by its box
     f = lambda x: format_number(x, digits)  # noqa: E731
@@ -161,7 +163,13 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
         texts = [NO_GRAD_YET] + [f"grad {f(g)} · {k}/{n}" for k, g in enumerate(sums.get(id(v), []), 1)]
         texts[n] = f"grad {f(sums[id(v)][-1])}" if n else NO_GRAD_YET
         field = len(record_fields(v, digits, {}, name(v), show_data=False)) - 1  # the gradient: the last field
-        nodes[dot[id(v)]] = {"texts": texts, "arrivals": [k for k, _, _ in arrivals.get(id(v), [])], "field": field}
+        nodes[dot[id(v)]] = {
+            "texts": texts,
+            "arrivals": [k for k, _, _ in arrivals.get(id(v), [])],
+            "field": field,
+            "step": number[id(v)],  # where its gradient is complete: a click on it goes there
+            "tip": [name(v), f"data {f(v.data)}"],  # on hover, with its grad text of the moment
+        }
     rows, last = [], len(steps)
     for s in steps:
         v, received = s.node, zip(arrivals.get(id(s.node), []), sums.get(id(s.node), []))
@@ -213,6 +221,7 @@ def _texts(r: str) -> dict[str, object]:
         ],
         "press": "Press → or ▶ for step 1.",
         "step0": "before the pass",
+        "columns": ["step", "node", "op", f"∂{r}/∂node"],
         "table": ["from", "term", "sum so far"],
         "labels": ["chain rule", "local rule", "numbers"],
         "now_has": "now has",

@@ -233,6 +233,50 @@ def test_keys_and_clicks_step_through(bn_page, watched):
     assert inside(page, "#steps li.current", "#steps")  # the list keeps the current step in view
 
 
+def test_a_node_click_goes_to_its_step_and_hovering_shows_it(bn_page, watched):
+    path, steps, names = bn_page
+    page = watched.page
+    page.goto(f"{path.as_uri()}#step=40")
+    number = {names[id(s.node)]: s.number for s in steps}
+    receiver = page.eval_on_selector("#graph g.node.receiving", "g => g.dataset.node")
+    page.hover("#graph g.node.current")
+    tip = page.text_content("#tip")
+    s = steps[39]
+    assert page.is_visible("#tip") and s.node.label in tip and f"data {format_number(s.node.data, 4)}" in tip
+    assert f"grad {format_number(s.grad, 4)}" in tip  # its gradient as the page shows it now
+    page.click("#graph g.node.receiving >> nth=0")
+    assert step_shown(page) == number[receiver] and current_node(page) == [receiver]
+    page.click("#graph g.node.current")  # a click, not a drag: the step stays
+    assert step_shown(page) == number[receiver]
+
+
+def test_step_rows_take_focus_and_arrows_step_from_anywhere_but_a_text_field(bn_page, watched):
+    path = bn_page[0]
+    page = watched.page
+    page.goto(f"{path.as_uri()}#step=5")
+    head = page.eval_on_selector_all("#steps li.head span", "ss => ss.map(s => s.textContent)")
+    assert head == ["step", "node", "op", "∂ℓ/∂node"]
+    assert page.get_attribute('#steps li[data-step="5"]', "tabindex") == "0"  # the current row is in the Tab order
+    assert page.get_attribute('#steps li[data-step="6"]', "tabindex") == "-1"
+    hidden = page.eval_on_selector('#steps li[data-step="6"] .grad', "g => getComputedStyle(g).visibility")
+    assert hidden == "hidden" and "future" in page.get_attribute('#steps li[data-step="6"]', "class")
+    assert "done" in page.get_attribute('#steps li[data-step="4"]', "class")
+    page.focus('#steps li[data-step="5"]')
+    page.keyboard.press("ArrowRight")
+    assert step_shown(page) == 6 and page.evaluate("document.activeElement.dataset.step") == "6"
+    page.focus("#speed")
+    page.keyboard.press("ArrowRight")
+    assert step_shown(page) == 7 and page.input_value("#speed") == "1"  # stepped; the speed kept
+    page.focus("#follow")
+    page.keyboard.press("ArrowLeft")
+    assert step_shown(page) == 6
+    page.evaluate("""() => { const t = document.createElement('input'); t.id = 'typed';
+                             document.body.append(t); }""")
+    page.focus("#typed")
+    page.keyboard.press("ArrowLeft")
+    assert step_shown(page) == 6  # a text field keeps its arrows
+
+
 @pytest.mark.parametrize("k", [1, 45, 97])
 def test_graph_and_detail_show_backward_steps_numbers(bn_page, watched, k):
     path, steps, names = bn_page

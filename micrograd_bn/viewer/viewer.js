@@ -112,10 +112,24 @@
       span.textContent = text;
       li.append(span);
     }
+    li.tabIndex = -1; // one row at a time is in the Tab order: the current one
     li.addEventListener("click", () => show(k));
+    li.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") show(k);
+    });
     list.append(li);
     rows.push(li);
   }
+  const head = document.createElement("li");
+  head.className = "head";
+  head.setAttribute("aria-hidden", "true");
+  for (const [cls, text] of [["num", 0], ["name", 1], ["op", 2], ["grad", 3]]) {
+    const span = document.createElement("span");
+    span.className = cls;
+    span.textContent = data.text.columns[text];
+    head.append(span);
+  }
+  list.append(head);
   row(0, [["num", "0"], ["name whole", data.text.step0]]);
   steps.forEach((s, i) => row(i + 1, [["num", String(i + 1)], ["name", s.name], ["op", s.op], ["grad", s.grad]]));
   $("count").textContent = last;
@@ -183,11 +197,15 @@
     for (const [head, edges] of edgesInto) {
       for (const e of edges) e.classList.toggle("carrying", !!current && head === current.node + "op");
     }
+    const focused = rows.includes(document.activeElement);
     rows.forEach((li, i) => {
       li.classList.toggle("current", i === step);
       li.classList.toggle("done", i < step);
+      li.classList.toggle("future", i > step);
+      li.tabIndex = i === step ? 0 : -1;
     });
-    list.scrollTop = rowTop[step] - (listHeight - rowTop[1]) / 2; // centred, without a layout
+    if (focused) rows[step].focus({ preventScroll: true });
+    list.scrollTop = rowTop[step] - (listHeight - (rowTop[1] - rowTop[0])) / 2; // centred, without a layout
     $("step").textContent = step;
     $("prev").disabled = $("home").disabled = step === 0;
     $("next").disabled = $("end").disabled = step === last;
@@ -245,9 +263,12 @@
     f: fit,
     c: () => setFollow(!$("follow").checked),
   };
+  // keys step whatever has focus, except a field that takes text
+  const typing = (t) => t.isContentEditable || t.tagName === "TEXTAREA"
+    || (t.tagName === "INPUT" && !["checkbox", "radio", "button", "range"].includes(t.type));
   document.addEventListener("keydown", (e) => {
     const act = keys[e.key.length === 1 ? e.key.toLowerCase() : e.key];
-    if (!act || e.ctrlKey || e.metaKey || e.altKey || e.target.tagName === "SELECT") return;
+    if (!act || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
     e.preventDefault();
     act();
   });
@@ -272,6 +293,38 @@
     draw();
   });
   pane.addEventListener("pointerup", () => { drag = null; pane.classList.remove("dragging"); });
+
+  // ---- a node: a click goes to the step that completes it; hovering shows its name, data and gradient
+  const nodeAt = (e) => {
+    const g = e.target.closest && e.target.closest("g.node");
+    const name = g && g.dataset.node;
+    return name ? nodes.get(name.replace(/op$/, "")) || null : null;
+  };
+  let pressed = null;
+  pane.addEventListener("pointerdown", (e) => { pressed = { x: e.clientX, y: e.clientY, n: nodeAt(e) }; });
+  pane.addEventListener("pointerup", (e) => { // (the pane holds the pointer while pressed: no click on the node)
+    const n = pressed && pressed.n;
+    const still = pressed && Math.abs(e.clientX - pressed.x) + Math.abs(e.clientY - pressed.y) <= 3;
+    pressed = null;
+    if (n && n.info && still) {
+      setFollow(true);
+      show(n.info.step);
+    }
+  });
+  const tip = $("tip");
+  pane.addEventListener("pointermove", (e) => {
+    const n = drag ? null : nodeAt(e);
+    if (!n || !n.info) {
+      tip.hidden = true;
+      return;
+    }
+    tip.replaceChildren(...n.info.tip.map((t) => el("div", "", t)), el("div", "", n.info.texts[Math.max(0, n.shown)]));
+    const r = tip.parentElement.getBoundingClientRect();
+    tip.style.left = `${Math.min(e.clientX - r.left + 14, r.width - 200)}px`;
+    tip.style.top = `${e.clientY - r.top + 16}px`;
+    tip.hidden = false;
+  });
+  pane.addEventListener("pointerleave", () => { tip.hidden = true; });
   const resized = new ResizeObserver(() => {
     paneSize = { w: pane.clientWidth, h: pane.clientHeight };
     listHeight = list.clientHeight;
