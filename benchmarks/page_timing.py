@@ -54,7 +54,7 @@ def main() -> None:
     loss, layer, _, _ = _batchnorm_loss(args.batch, args.features, 0)
     steps = list(backward_steps(loss))
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        path = write_html(steps, Path(tmp) / "page.html", groups=layer.graph_groups())
+        path = write_html(steps, Path(tmp) / "page.html", groups=layer.graph_groups(), layer=layer)
         kb = path.stat().st_size / 1024
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})

@@ -22,18 +22,24 @@ from pathlib import Path
 
 from .drawing import NOT_COMPUTED, draw, image, node_names, node_sizes, record_fields, save
 from .engine import Value, topological_order
+from .nn import UPSTREAM
+from .paper import paper_notes, problem
 from .rules import forward_text, local_rule, op_title
 from .text import format_number, operand
 from .trace import Step, backward_steps, step_names
 
 
-def write_html(steps: Sequence[Step], path: str | os.PathLike, *, digits: int = 4, **draw_options) -> Path:
+def write_html(
+    steps: Sequence[Step], path: str | os.PathLike, *, digits: int = 4, layer: object = None, **draw_options
+) -> Path:
     """A self-contained page stepping through `steps`: the graph, the list of steps, the current one in detail.
 
     One HTML file with everything inlined (the viewer's HTML, CSS and JS from
     `micrograd_bn/viewer/`, the Graphviz SVG, the steps as JSON): it opens from disk and
-    asks the network for nothing. It opens at `#step=K` if given. `draw_options` (groups,
-    collapse, max_nodes) are passed to `draw`.
+    asks the network for nothing. It opens at `#step=K` if given. `layer` (a BatchNorm or
+    LayerNorm the loss was built on) adds the paper beside autodiff: each node's Alg. 1 line
+    and Sec. 3's quantities set beside the closed form. `draw_options` (groups, collapse,
+    max_nodes) are passed to `draw`.
 
     >>> import tempfile
     >>> x = Value(2.0, "x")
@@ -42,7 +48,7 @@ def write_html(steps: Sequence[Step], path: str | os.PathLike, *, digits: int = 
     >>> page.count("<svg"), "http" in page.replace("http://www.w3.org/", "")
     (1, False)
     """
-    return save(path, page_html(steps, digits=digits, **draw_options).encode())
+    return save(path, page_html(steps, digits=digits, layer=layer, **draw_options).encode())
 
 
 class StepThrough:
@@ -51,7 +57,8 @@ class StepThrough:
     Runs one backward pass with `backward_steps` and puts every `.grad` back as it was.
     The page sits in an `<iframe srcdoc>`, so several viewers in one notebook keep
     their own scripts and keys; stepping needs no kernel. `draw_options` (groups,
-    collapse, max_nodes) are passed to `draw`; `height` is the frame's, in CSS px.
+    collapse, max_nodes) are passed to `draw`; `layer` as for `write_html`; `height` is the
+    frame's, in CSS px.
 
     >>> x = Value(2.0, "x"); y = x * x
     >>> view = StepThrough(y)
@@ -59,7 +66,9 @@ class StepThrough:
     (2, 0.0, True)
     """
 
-    def __init__(self, root: Value, *, digits: int = 4, height: int = 720, **draw_options) -> None:
+    def __init__(
+        self, root: Value, *, digits: int = 4, height: int = 720, layer: object = None, **draw_options
+    ) -> None:
         order = topological_order(root) if isinstance(root, Value) else []
         before = [v.grad for v in order]
         try:
@@ -68,7 +77,7 @@ class StepThrough:
             for v, g in zip(order, before):
                 v.grad = g
         self.height = height
-        self.html = page_html(self.steps, digits=digits, **draw_options)
+        self.html = page_html(self.steps, digits=digits, layer=layer, **draw_options)
 
     def _repr_html_(self) -> str:
         return (
@@ -77,7 +86,7 @@ class StepThrough:
         )
 
 
-def page_html(steps: Sequence[Step], *, digits: int = 4, **draw_options) -> str:
+def page_html(steps: Sequence[Step], *, digits: int = 4, layer: object = None, **draw_options) -> str:
     """The step-through page as one HTML string: what `write_html` writes and `StepThrough` shows.
 
     The graph is laid out once with every node sized for the longest grad text it will
@@ -96,7 +105,7 @@ def page_html(steps: Sequence[Step], *, digits: int = 4, **draw_options) -> str:
     unlabelled = {s.node: name(s.node) for s in steps if not s.node.label}  # "#3" on the graph as in the steps
     graph = draw(root, grads={}, digits=digits, names=unlabelled, show_data=False, **draw_options)
     graph.graph_attr.update(ranksep="0.08", nodesep="0.08")  # compact: a step and its inputs share the screen
-    data = page_data(steps, digits=digits, collapse=draw_options.get("collapse"))
+    data = page_data(steps, digits=digits, collapse=draw_options.get("collapse"), layer=layer)
     widest = graph.copy()  # each node showing its longest grad text, to size it
     longest = {name: max(node["texts"], key=len) for name, node in data["nodes"].items()}
     widest.body = [_GRAD_FIELD.sub(lambda m: m[1] + longest.get(m[2], NO_GRAD_YET), line) for line in graph.body]
@@ -114,7 +123,7 @@ def page_html(steps: Sequence[Step], *, digits: int = 4, **draw_options) -> str:
     return re.sub("__(TITLE|CSS|JS|SVG|DATA)__", lambda m: parts[m[1]], _viewer_file("page.html"))
 
 
-def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | None = None) -> dict:
+def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | None = None, layer: object = None) -> dict:
     """Every text the page shows, made here: per node its grad texts, per step its node and terms.
 
     - `nodes[dot]`: `texts[k]`, the node's grad text once k of its n terms have arrived
@@ -129,6 +138,9 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
       `numbers` (local derivative × gradient = term), and `got` ("k of n terms"); and the
       step's headings, its gradient's name `grad_of` (∂ℓ/∂(σ²_B+ε), one notation everywhere).
     - `text`: the page's fixed texts.
+    - With a norm `layer`: each step's `paper` (`paper.paper_notes`: its Alg. 1 line, and for
+      Sec. 3's quantities the closed form beside autodiff), `problem` (x and dy), and the loss's
+      rule ∂ℓ/∂y_i = dy_i.
 
     >>> x = Value(2.0, "x"); y = x * x; y.label = "y"
     >>> d = page_data(list(backward_steps(y)))
@@ -170,11 +182,14 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
             "step": number[id(v)],  # where its gradient is complete: a click on it goes there
             "tip": [name(v), f"data {f(v.data)}"],  # on hover, with its grad text of the moment
         }
+    notes = paper_notes(layer, steps, name, digits) if layer is not None else {}
     rows, last = [], len(steps)
     for s in steps:
         v, received = s.node, zip(arrivals.get(id(s.node), []), sums.get(id(s.node), []))
         grad_of = f"∂{r}/∂{operand(name(v))}"
         rules = local_rule(v, name, digits)
+        if v.op == UPSTREAM:  # ℓ = Σ y_i·dy_i: its local derivatives are the numbers dy_i
+            rules = [f"∂{r}/∂{operand(name(u))} = d{name(u)} = {f(d)}" for u, d in zip(v.inputs, v.local_grads)]
         sends = []
         for j, (t, rule) in enumerate(zip(s.terms, rules)):
             u, to = name(t.input), operand(name(t.input))
@@ -203,9 +218,16 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
                 "sends_head": f"It sends one term to each input ({len(sends)})" if sends else "It sends nothing",
                 "leaf": "" if sends else f"A leaf (an input or a parameter): {grad_of} = {f(s.grad)} is final.",
                 "sends": sends,
+                "paper": notes.get(id(v)),
             }
         )
-    return {"root": r, "nodes": nodes, "steps": rows, "text": _texts(r)}
+    return {
+        "root": r,
+        "nodes": nodes,
+        "steps": rows,
+        "text": _texts(r),
+        "problem": problem(layer, steps, name, digits) if layer is not None else None,
+    }
 
 
 def _texts(r: str) -> dict[str, object]:
@@ -226,6 +248,8 @@ def _texts(r: str) -> dict[str, object]:
         "labels": ["chain rule", "local rule", "numbers"],
         "now_has": "now has",
         "last": "That was the last step: every gradient is final, as backward() leaves it.",
+        "sec3_head": ["Sec. 3 (reference.py)", "autodiff (the graph)", "difference"],
+        "paths_head": ["path", "in the graph", "graph's term", "Sec. 3's term"],
     }
 
 

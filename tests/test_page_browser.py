@@ -277,6 +277,27 @@ def test_step_rows_take_focus_and_arrows_step_from_anywhere_but_a_text_field(bn_
     assert step_shown(page) == 6  # a text field keeps its arrows
 
 
+def test_the_paper_beside_autodiff_in_the_detail(watched, tmp_path):
+    loss, layer = bn_loss(3, 1)
+    steps = list(backward_steps(loss))
+    path = write_html(steps, tmp_path / "paper.html", groups=layer.graph_groups(), layer=layer)
+    page = watched.page
+    page.goto(path.as_uri())
+    assert page.locator("table.problem").count() == 2  # step 0 states the problem: x and dy
+    n = layer.last[0]
+    k = next(s.number for s in steps if s.node is n.x[0])
+    page.goto(f"{path.as_uri()}#step={k}")
+    assert "Alg. 1 input" in page.text_content(".alg-line")
+    paths = page.eval_on_selector_all("table.paths tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    assert len(paths) == 4 and [row[0] for row in paths[1:]] == [
+        f"through {n.x_hat[0].label} directly",
+        f"through {n.var.label}",
+        f"through {n.mean.label}",
+    ]
+    closed, auto, _ = page.eval_on_selector("table.sec3 tr:last-child", "r => [...r.cells].map(c => c.textContent)")
+    assert closed == auto == format_number(steps[k - 1].grad, 4)
+
+
 @pytest.mark.parametrize("k", [1, 45, 97])
 def test_graph_and_detail_show_backward_steps_numbers(bn_page, watched, k):
     path, steps, names = bn_page

@@ -148,13 +148,24 @@
     box.replaceChildren();
     const T = data.text;
     if (step === 0) {
-      box.append(el("h3", "", T.before), ...T.intro.map((p) => el("p", "", p)), el("p", "note", T.press));
+      box.append(el("h3", "", T.before));
+      if (data.problem) {
+        box.append(el("p", "", data.problem.head));
+        for (const [caption, rows] of data.problem.tables) {
+          box.append(el("table", "problem", el("caption", "", caption),
+            ...rows.map((r) => el("tr", "", ...r.map((c) => el("td", "math", c))))));
+        }
+      }
+      box.append(...T.intro.map((p) => el("p", "", p)), el("p", "note", T.press));
       return;
     }
     const s = steps[step - 1];
     const title = el("h3", "", s.title);
     if (s.op) title.append(el("span", "op-chip", s.op));
-    box.append(title, el("p", "math", s.forward));
+    box.append(title);
+    if (s.paper) box.append(el("p", "alg-line", s.paper.line));
+    box.append(el("p", "math", s.forward));
+    if (s.paper && s.paper.sec3) box.append(paper(s.paper.sec3));
     box.append(el("h4", "", s.received_head));
     const table = el("table", "received", el("tr", "", ...T.table.map((h) => el("th", "", h))));
     for (const t of s.received) table.append(el("tr", "", el("td", "", t.from), el("td", "", t.term), el("td", "", t.sum)));
@@ -167,6 +178,18 @@
         el("div", "got", `${t.name} ${T.now_has} ${t.got}`)));
     }
     if (step === last) box.append(el("p", "note", T.last));
+  }
+
+  function table(cls, head, rows) {
+    return el("table", cls, el("tr", "", ...head.map((h) => el("th", "", h))),
+      ...rows.map((r) => el("tr", "", ...r.map((c) => el("td", "", c)))));
+  }
+  function paper(q) { // Sec. 3's equation with numbers, the closed form beside autodiff, and the paths
+    const T = data.text;
+    const div = el("div", "paper", el("h4", "", q.title), el("p", "math", q.equation), el("p", "math", q.numbers),
+      table("received sec3", T.sec3_head, [[q.closed, q.autodiff, q.difference]]));
+    if (q.paths.length) div.append(table("received paths", T.paths_head, q.paths), el("p", "note", q.paths_total));
+    return div;
   }
 
   // ---- one step: texts and classes on the graph, the list, the detail, the hash
