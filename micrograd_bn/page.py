@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,7 @@ from .drawing import NOT_COMPUTED, draw, image, node_names, node_sizes, record_f
 from .engine import Value, topological_order
 from .nn import UPSTREAM
 from .paper import paper_notes, problem
-from .rules import forward_text, local_rule, op_title
+from .rules import chain_of_equals, forward_text, local_rule_parts, op_title
 from .text import format_number, operand
 from .trace import Step, backward_steps, step_names
 
@@ -187,11 +188,11 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
     for s in steps:
         v, received = s.node, zip(arrivals.get(id(s.node), []), sums.get(id(s.node), []))
         grad_of = f"∂{r}/∂{operand(name(v))}"
-        rules = local_rule(v, name, digits)
+        parts = local_rule_parts(v, name, digits)
         if v.op == UPSTREAM:  # ℓ = Σ y_i·dy_i: its local derivatives are the numbers dy_i
-            rules = [f"∂{r}/∂{operand(name(u))} = d{name(u)} = {f(d)}" for u, d in zip(v.inputs, v.local_grads)]
+            parts = [[p[0], f"d{name(u)}", p[3], p[3]] for p, u in zip(parts, v.inputs)]
         sends = []
-        for j, (t, rule) in enumerate(zip(s.terms, rules)):
+        for j, (t, rule) in enumerate(zip(s.terms, parts)):
             u, to = name(t.input), operand(name(t.input))
             head = f"∂{operand(name(v))}/∂{to}"
             sends.append(
@@ -199,7 +200,10 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
                     "to": shown_as[id(t.input)],
                     "name": u,
                     "chain": f"∂{r}/∂{to} += {head} · ∂{r}/∂{operand(name(v))}",
-                    "rule": rule,
+                    "rule": chain_of_equals(rule),
+                    "ask": f"{rule[0]} = ?",  # practice: the local derivative, with three hints
+                    "hints": [chain_of_equals(rule[:2]), chain_of_equals(rule[:3]), chain_of_equals(rule)],
+                    "answer": t.local_grad if math.isfinite(t.local_grad) else None,
                     "numbers": f"{f(t.local_grad)} × {f(s.grad)} = {f(t.contribution)}",
                     "got": _k_of_n(position[s.number, j] + 1, len(arrivals[id(t.input)])),
                 }
@@ -249,10 +253,23 @@ def _texts(r: str) -> dict[str, object]:
         "now_has": "now has",
         "last": "That was the last step: every gradient is final, as backward() leaves it.",
         "sec3_head": ["Sec. 3 (reference.py)", "autodiff (the graph)", "difference"],
+        "practice": {
+            "on": "Practice: predict each local derivative before the page shows its term. Type a number "
+            f"and press Enter; right means within {PRACTICE_TOLERANCE:.0%} (or {PRACTICE_ABSOLUTE:g}).",
+            "tolerance": [PRACTICE_TOLERANCE, PRACTICE_ABSOLUTE],
+            "right": "Right.",
+            "wrong": "Not yet: try again, or take a hint.",
+            "hint": "Hint",
+            "hints": ["the rule", "the rule with its numbers", "the answer"],
+            "reveal": "Shown by the hints.",
+            "score": "{right} right of {asked} asked, {hints} hints",
+            "held": "held back: answer above to see it",
+        },
         "paths_head": ["path", "in the graph", "graph's term", "Sec. 3's term"],
     }
 
 
+PRACTICE_TOLERANCE, PRACTICE_ABSOLUTE = 0.01, 1e-3  # practice: an answer within 1 % (or 0.001) is right
 NO_GRAD_YET = "no grad yet"  # the page's grad text before a node's first term (short: compact records)
 _GRAD_FIELD = re.compile(r"^(\t+(v\d+) \[label=\".*\|)" + re.escape(NOT_COMPUTED))  # a record's grad field in DOT
 

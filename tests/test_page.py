@@ -141,7 +141,8 @@ def test_one_notation_one_minus_sign_and_the_grad_field_named_from_python():
     row = next(r for r in data["steps"] if r["node"] == names[id(n.var_eps)])
     assert row["grad_of"] == "∂ℓ/∂(σ²_B+ε)" and "∂ℓ/∂(σ²_B+ε) is the sum" in row["received_head"]
     shown = json.dumps(data, ensure_ascii=False)
-    assert re.search(r"-\d", shown) is None and "−" in shown  # numbers carry the one minus sign, −
+    shown = re.sub(r'"(answer|tolerance)": [^,}]*', "", shown)  # numbers, not texts: the practice checks them
+    assert re.search(r"-\d", shown) is None and "−" in shown  # texts carry the one minus sign, −
     assert {node["field"] for node in data["nodes"].values()} == {1}  # label | grad (data on hover)
 
 

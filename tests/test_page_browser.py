@@ -298,6 +298,37 @@ def test_the_paper_beside_autodiff_in_the_detail(watched, tmp_path):
     assert closed == auto == format_number(steps[k - 1].grad, 4)
 
 
+def test_practice_holds_each_term_back_until_answered_by_keyboard(bn_page, watched):
+    path, steps, names = bn_page
+    page = watched.page
+    page.goto(f"{path.as_uri()}#step=1")
+    page.keyboard.press("p")
+    assert page.get_attribute("#practice", "aria-pressed") == "true" and page.is_visible("#practice-note")
+    assert page.evaluate("document.activeElement.tagName") == "INPUT"  # step 1's first question has the focus
+    s = steps[1]  # step 2: y₁ = γx̂₁ + β sends two terms, each held back
+    page.click("#next")  # ▶ moves on, leaving step 1's questions open
+    assert step_shown(page) == 2 and page.locator(".ask").count() == 2
+    held = grad_texts(page)
+    assert held == expected_grad_texts(steps, names, 1)  # the graph waits: no term of step 2 has arrived
+    assert page.evaluate("document.activeElement.tagName") == "INPUT"  # the answer field has the focus
+    page.keyboard.type("12345")
+    page.keyboard.press("ArrowLeft")  # in the text field, arrows edit the answer
+    page.keyboard.press("Enter")
+    assert step_shown(page) == 2 and "Not yet" in page.text_content(".said.wrong")
+    page.keyboard.press("Control+a")
+    page.keyboard.type(format_number(s.terms[0].local_grad, 4))
+    page.keyboard.press("Enter")
+    assert page.locator(".ask").count() == 1 and "Right." in page.text_content(".said.right")
+    page.keyboard.press("Tab")  # to the hint button: the rule, the rule with its numbers, the answer
+    for _ in range(3):
+        page.keyboard.press("Enter")
+    assert page.locator(".ask").count() == 0
+    assert grad_texts(page) == expected_grad_texts(steps, names, 2)  # both terms shown: the graph moves on
+    assert page.text_content("#score") == "1 right of 2 asked, 3 hints"
+    page.keyboard.press("ArrowRight")  # the focus left the field: arrows step again
+    assert step_shown(page) == 3
+
+
 @pytest.mark.parametrize("k", [1, 45, 97])
 def test_graph_and_detail_show_backward_steps_numbers(bn_page, watched, k):
     path, steps, names = bn_page

@@ -172,12 +172,82 @@
     table.append(el("tr", "total", el("td", "math", s.grad_of), el("td", "", ""), el("td", "", s.grad)));
     box.append(table, el("h4", "", s.sends_head));
     if (s.leaf) box.append(el("p", "", s.leaf));
-    for (const t of s.sends) {
-      box.append(el("div", "term",
+    s.sends.forEach((t, j) => {
+      const q = practice && question(step, j);
+      if (q && !q.done) {
+        box.append(ask(t, q));
+        return;
+      }
+      const term = el("div", "term",
         ...[t.chain, t.rule, t.numbers].map((text, i) => el("div", "math", el("span", "label", T.labels[i]), text)),
-        el("div", "got", `${t.name} ${T.now_has} ${t.got}`)));
-    }
+        el("div", "got", `${t.name} ${T.now_has} ${t.got}`));
+      if (q && q.asked) term.prepend(el("div", q.right ? "said right" : "said", q.right ? P.right : P.reveal));
+      box.append(term);
+    });
     if (step === last) box.append(el("p", "note", T.last));
+    const open = box.querySelector(".ask input");
+    if (open) open.focus({ preventScroll: true });
+  }
+
+  // ---- practice: the page holds back each term until the learner gives its local derivative
+  let practice = false;
+  const P = data.text.practice;
+  const questions = new Map(); // "step/j" -> { done, right, hints, asked }
+  const score = { right: 0, asked: 0, hints: 0 };
+  function question(k, j) {
+    const key = `${k}/${j}`;
+    if (!questions.has(key)) {
+      questions.set(key, { done: steps[k - 1].sends[j].answer === null, right: false, hints: 0, asked: false });
+    }
+    return questions.get(key);
+  }
+  const held = (k) => practice && k > 0 && steps[k - 1].sends.some((_, j) => !question(k, j).done);
+  function tally(q) {
+    if (!q.asked) score.asked += 1;
+    q.asked = true;
+    $("score").textContent = P.score.replace("{right}", score.right).replace("{asked}", score.asked)
+      .replace("{hints}", score.hints);
+  }
+  function ask(t, q) {
+    const input = el("input", "");
+    input.type = "text";
+    input.inputMode = "decimal";
+    input.autocomplete = "off";
+    input.setAttribute("aria-label", t.ask);
+    const said = el("div", "said"), hints = el("div", "hints");
+    const hint = el("button", "", P.hint);
+    const answered = () => { q.done = true; const k = step; show(k); if (!held(k)) $("next").focus(); };
+    input.addEventListener("keydown", (e) => {
+      if (e.key !== "Enter") return;
+      e.preventDefault();
+      const typed = Number(input.value.trim().replace(/−/g, "-").replace(/,/g, "."));
+      const [rel, abs] = P.tolerance;
+      tally(q);
+      if (input.value.trim() !== "" && Math.abs(typed - t.answer) <= Math.max(abs, rel * Math.abs(t.answer))) {
+        q.right = true;
+        score.right += 1;
+        tally(q);
+        answered();
+      } else {
+        said.textContent = P.wrong;
+        said.className = "said wrong";
+      }
+    });
+    hint.addEventListener("click", () => {
+      q.hints += 1;
+      score.hints += 1;
+      tally(q);
+      hints.append(el("div", "math", `${P.hints[q.hints - 1]}: ${t.hints[q.hints - 1]}`));
+      if (q.hints === t.hints.length) answered();
+    });
+    return el("div", "term ask", el("div", "math", t.ask), el("div", "answer", input, hint), said, hints,
+      el("div", "got", P.held));
+  }
+  function setPractice(on) {
+    practice = on;
+    $("practice").setAttribute("aria-pressed", String(on));
+    $("practice-note").hidden = !on;
+    show(step);
   }
 
   function table(cls, head, rows) {
@@ -198,11 +268,11 @@
     step = Math.max(0, Math.min(last, Number(k) || 0));
     const current = step > 0 ? steps[step - 1] : null;
     const receiving = new Set(current ? current.sends.map((t) => t.to) : []);
-    const changed = [];
+    const changed = [], hold = held(step); // practice holds back this step's terms until answered
     for (const [name, n] of nodes) {
       let cls = "";
       if (n.info) {
-        const got = n.info.arrivals.filter((a) => a <= step).length;
+        const got = n.info.arrivals.filter((a) => a < step || (a === step && !hold)).length;
         if (got !== n.shown && n.grad) {
           n.grad.textContent = n.info.texts[got];
           changed.push(n);
@@ -273,6 +343,8 @@
   $("zoom-in").addEventListener("click", () => zoom(1.25));
   $("zoom-out").addEventListener("click", () => zoom(1 / 1.25));
   $("fit").addEventListener("click", fit);
+  $("practice").addEventListener("click", () => setPractice(!practice));
+  $("practice-note").textContent = P.on;
   $("follow").addEventListener("change", (e) => setFollow(e.target.checked));
   const keys = {
     ArrowRight: () => show(step + 1),
@@ -285,6 +357,7 @@
     "-": () => zoom(1 / 1.25),
     f: fit,
     c: () => setFollow(!$("follow").checked),
+    p: () => setPractice(!practice),
   };
   // keys step whatever has focus, except a field that takes text
   const typing = (t) => t.isContentEditable || t.tagName === "TEXTAREA"
