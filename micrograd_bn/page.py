@@ -24,7 +24,7 @@ from pathlib import Path
 from .drawing import NOT_COMPUTED, draw, image, node_names, node_sizes, record_fields, save
 from .engine import Value, topological_order
 from .nn import UPSTREAM
-from .paper import paper_notes, problem
+from .paper import overview, paper_notes, problem
 from .rules import chain_of_equals, forward_text, local_rule_parts, op_title
 from .text import format_number, operand
 from .trace import Step, backward_steps, step_names
@@ -114,14 +114,16 @@ def page_html(steps: Sequence[Step], *, digits: int = 4, layer: object = None, *
     for name, (width, height) in node_sizes([graph, widest]).items():  # a repeated node statement adds attributes
         graph.node(name, width=width, height=height)
     svg = image(graph, "svg").decode()
+    small = image(overview(layer)[0], "svg").decode() if layer is not None else ""
     parts = {
         "TITLE": html.escape(f"backward pass of {data['root']}"),
         "CSS": _viewer_file("viewer.css"),
         "JS": _viewer_file("viewer.js"),
         "SVG": svg[svg.index("<svg") :],
+        "OVERVIEW": small[small.index("<svg") :] if small else "",
         "DATA": json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),  # no "</script>" inside
     }
-    return re.sub("__(TITLE|CSS|JS|SVG|DATA)__", lambda m: parts[m[1]], _viewer_file("page.html"))
+    return re.sub("__(TITLE|CSS|JS|SVG|OVERVIEW|DATA)__", lambda m: parts[m[1]], _viewer_file("page.html"))
 
 
 def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | None = None, layer: object = None) -> dict:
@@ -140,8 +142,9 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
       step's headings, its gradient's name `grad_of` (∂ℓ/∂(σ²_B+ε), one notation everywhere).
     - `text`: the page's fixed texts.
     - With a norm `layer`: each step's `paper` (`paper.paper_notes`: its Alg. 1 line, and for
-      Sec. 3's quantities the closed form beside autodiff), `problem` (x and dy), and the loss's
-      rule ∂ℓ/∂y_i = dy_i.
+      Sec. 3's quantities the closed form beside autodiff), `problem` (x and dy), the loss's
+      rule ∂ℓ/∂y_i = dy_i, and Alg. 1's overview: each step's vector (`overview`) and each
+      vector's first step.
 
     >>> x = Value(2.0, "x"); y = x * x; y.label = "y"
     >>> d = page_data(list(backward_steps(y)))
@@ -184,6 +187,11 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
             "tip": [name(v), f"data {f(v.data)}"],  # on hover, with its grad text of the moment
         }
     notes = paper_notes(layer, steps, name, digits) if layer is not None else {}
+    placed = overview(layer)[1] if layer is not None else {}  # scalar node -> its vector in Alg. 1's overview
+    first: dict[str, int] = {}  # overview node -> the first step of its scalar nodes
+    for s in steps:
+        if id(s.node) in placed:
+            first.setdefault(placed[id(s.node)], s.number)
     rows, last = [], len(steps)
     for s in steps:
         v, received = s.node, zip(arrivals.get(id(s.node), []), sums.get(id(s.node), []))
@@ -223,6 +231,7 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
                 "leaf": "" if sends else f"A leaf (an input or a parameter): {grad_of} = {f(s.grad)} is final.",
                 "sends": sends,
                 "paper": notes.get(id(v)),
+                "overview": placed.get(id(v)),
             }
         )
     return {
@@ -231,6 +240,7 @@ def page_data(steps: Sequence[Step], *, digits: int = 4, collapse: Mapping | Non
         "steps": rows,
         "text": _texts(r),
         "problem": problem(layer, steps, name, digits) if layer is not None else None,
+        "overview": first,
     }
 
 
@@ -266,6 +276,7 @@ def _texts(r: str) -> dict[str, object]:
             "held": "held back: answer above to see it",
         },
         "paths_head": ["path", "in the graph", "graph's term", "Sec. 3's term"],
+        "overview": "Alg. 1 by vectors: where this step is; click to go there",
     }
 
 

@@ -178,6 +178,47 @@ def problem(layer: object, steps: Sequence[Step], name: Callable[[Value], str], 
     }
 
 
+def overview(layer: object) -> tuple[object, dict[int, str]]:
+    """Alg. 1 as a small graph of vectors (x, μ_B, x − μ_B, …, y, γ, β): a `graphviz.Digraph` whose node
+    `k` has the SVG id `ov-k`, and {id(node): k} placing each scalar node of the layer's graph in it."""
+    import graphviz
+
+    sym = EXAMPLE if isinstance(layer, LayerNorm) else BATCH
+    mu, var = sym.mean, sym.var
+    labels = {
+        "x": "x", "mean": mu, "deviation": f"x − {mu}", "square": f"(x − {mu})²", "var": var,
+        "std": f"√({var} + ε)", "x_hat": "x̂", "gamma": "γ", "scaled": "γx̂", "beta": "β", "y": "y",
+    }  # fmt: skip
+    edges = [("x", "mean"), ("x", "deviation"), ("mean", "deviation"), ("deviation", "square"), ("square", "var"),
+             ("var", "std"), ("deviation", "x_hat"), ("std", "x_hat"), ("x_hat", "scaled"), ("gamma", "scaled"),
+             ("scaled", "y"), ("beta", "y")]  # fmt: skip
+    groups: list[Alg1Nodes] = list(layer.last)  # type: ignore[attr-defined]
+    if not groups[0].scaled:
+        edges = [e for e in edges if "scaled" not in e and "beta" not in e]
+        del labels["gamma"], labels["scaled"], labels["beta"], labels["y"]
+    graph = graphviz.Digraph(
+        graph_attr={"rankdir": "LR", "nodesep": "0.08", "ranksep": "0.18", "margin": "0", "fontname": "DejaVu Sans"},
+        node_attr={"shape": "box", "style": "rounded", "fontname": "DejaVu Sans", "fontsize": "13",
+                   "height": "0.3", "margin": "0.06,0.02"},
+        edge_attr={"arrowsize": "0.5"},
+    )  # fmt: skip
+    for key, label in labels.items():
+        graph.node(key, graphviz.nohtml(label), id=f"ov-{key}")
+    for a, b in edges:
+        graph.edge(a, b)
+    where: dict[int, str] = {}
+    for n in groups:
+        parts = {"x": n.x, "mean": [n.sum_x, n.mean], "deviation": n.deviation, "square": [*n.square, n.sum_squares],
+                 "var": [n.var], "std": [n.var_eps, n.std], "x_hat": n.x_hat, "scaled": n.scaled}  # fmt: skip
+        if n.scaled:
+            parts["y"] = n.y
+        for key, values in parts.items():
+            where.update((id(v), key) for v in values if isinstance(v, Value))
+    for key, params in (("gamma", getattr(layer, "weight", None)), ("beta", getattr(layer, "bias", None))):
+        where.update((id(v), key) for v in params or [])
+    return graph, where
+
+
 def _data(v: object) -> float:
     return v.data if isinstance(v, Value) else float(v)  # type: ignore[arg-type]
 

@@ -100,7 +100,8 @@ def follow_pages(tmp_path_factory):
     folder = tmp_path_factory.mktemp("follow")
     pages = {}
     for name, (loss, layer) in {"batch 8 × 3": bn_loss(8, 3), "MLP with BatchNorm": mlp_loss()}.items():
-        pages[name] = write_html(list(backward_steps(loss)), folder / f"{len(pages)}.html", groups=layer.graph_groups())
+        steps = list(backward_steps(loss))
+        pages[name] = write_html(steps, folder / f"{len(pages)}.html", groups=layer.graph_groups(), layer=layer)
     return pages
 
 
@@ -296,6 +297,10 @@ def test_the_paper_beside_autodiff_in_the_detail(watched, tmp_path):
     ]
     closed, auto, _ = page.eval_on_selector("table.sec3 tr:last-child", "r => [...r.cells].map(c => c.textContent)")
     assert closed == auto == format_number(steps[k - 1].grad, 4)
+    assert page.eval_on_selector_all("#overview g.node.here", "gs => gs.map(g => g.id)") == ["ov-x"]
+    page.click("#overview #ov-x_hat")  # the overview jumps the scalar graph to x̂'s first step
+    first = next(s.number for s in steps if any(s.node is v for v in n.x_hat))
+    assert step_shown(page) == first and page.eval_on_selector("#overview g.node.here", "g => g.id") == "ov-x_hat"
 
 
 def test_practice_holds_each_term_back_until_answered_by_keyboard(bn_page, watched):

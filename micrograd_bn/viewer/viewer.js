@@ -100,6 +100,22 @@
     draw();
   }
 
+  // ---- Alg. 1's overview (with layer=): marks the current step's vector; a click goes to its first step
+  const overviewNodes = new Map();
+  const small = document.querySelector("#overview svg");
+  if (small) {
+    for (const g of small.querySelectorAll("g.node")) {
+      const key = g.id.replace(/^ov-/, "");
+      overviewNodes.set(key, g);
+      g.addEventListener("click", () => { if (data.overview[key]) { setFollow(true); show(data.overview[key]); } });
+    }
+    for (const t of small.querySelectorAll("title")) t.remove();
+    const caption = document.createElement("span");
+    caption.className = "caption";
+    caption.textContent = data.text.overview;
+    $("overview").prepend(caption);
+  }
+
   // ---- the steps pane
   const list = $("steps");
   const rows = [];
@@ -299,6 +315,7 @@
     });
     if (focused) rows[step].focus({ preventScroll: true });
     list.scrollTop = rowTop[step] - (listHeight - (rowTop[1] - rowTop[0])) / 2; // centred, without a layout
+    for (const [key, g] of overviewNodes) g.classList.toggle("here", !!current && current.overview === key);
     $("step").textContent = step;
     $("prev").disabled = $("home").disabled = step === 0;
     $("next").disabled = $("end").disabled = step === last;
@@ -453,6 +470,14 @@
     });
     g.addEventListener("pointerup", () => { from = null; g.classList.remove("dragging"); });
   }
+  // Alg. 1's overview: over the graph when wide; below 1200 px at the top of the detail, leaving the graph its height
+  function placeOverview() {
+    const ov = $("overview");
+    if (narrow.matches) $("detail-pane").insertBefore(ov, $("detail"));
+    else pane.parentElement.insertBefore(ov, pane);
+  }
+  placeOverview();
+  narrow.addEventListener("change", placeOverview);
   gutter("gutter-main", () => side, ["--side", true], ["--bottom", false], -1);
   gutter("gutter-side", () => $("steps-pane"), ["--steps", false], ["--steps-w", true], 1);
 
