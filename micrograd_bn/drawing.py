@@ -205,6 +205,42 @@ def record_fields(
     return fields
 
 
+def fold(layer: object, expand: int = 0) -> dict[str, dict[str, list[Value]]]:
+    """`draw` options that show one group of a norm layer (a feature, or an example) in full, with
+    Alg. 1's clusters, and fold every other group (its inputs, Alg. 1's nodes, its γ and β) into one
+    box: `draw(loss, **fold(bn, expand=0))`, so that a 16 × 4 batch draws readably.
+
+    >>> from micrograd_bn import BatchNorm1d
+    >>> bn = BatchNorm1d(3); y = bn([[Value(1.0), Value(2.0), Value(0.0)], [Value(3.0), Value(5.0), Value(1.0)]])
+    >>> list(fold(bn, expand=1)["collapse"])
+    ['Alg. 1 for μ_B⁽⁰⁾ (folded)', 'Alg. 1 for μ_B⁽²⁾ (folded)']
+    """
+    last = list(getattr(layer, "last", []) or [])
+    if not last or not hasattr(layer, "graph_groups"):
+        raise ValueError("fold() needs a norm layer after a training forward (BatchNorm1d/2d, LayerNorm)")
+    if isinstance(expand, bool) or not isinstance(expand, int) or not 0 <= expand < len(last):
+        raise ValueError(f"expand must be a group of the layer, 0 … {len(last) - 1}, got {expand!r}")
+    shared = len(getattr(layer, "weight", None) or []) != len(last)  # LayerNorm: γ⁽ᵏ⁾ and β⁽ᵏ⁾ serve every example
+    collapse: dict[str, list[Value]] = {}
+    folded: set[int] = set()
+    for k, n in enumerate(last):
+        if k == expand:
+            continue
+        nodes = [x for x in n.x if isinstance(x, Value) and not x.inputs]
+        nodes += [n.sum_x, n.mean, *n.deviation, *n.square, n.sum_squares, n.var, n.var_eps, n.std, *n.x_hat]
+        nodes += [*n.scaled, *(n.y if n.scaled else [])]
+        if not shared:
+            nodes += [p[k] for p in (getattr(layer, "weight", None), getattr(layer, "bias", None)) if p]
+        collapse[f"Alg. 1 for {n.mean.label} (folded)"] = nodes
+        folded.update(id(v) for v in nodes)
+    groups = {
+        name: values
+        for name, values in layer.graph_groups().items()  # type: ignore[attr-defined]
+        if not any(id(v) in folded for v in values)
+    }
+    return {"groups": groups, "collapse": collapse}
+
+
 def node_names(order: list[Value]) -> dict[int, str]:
     """DOT node names keyed by `id(value)`: `v{i}` for the i-th Value of a topological order.
 

@@ -13,7 +13,17 @@ import pytest
 
 from micrograd_bn import MLP, BatchNorm1d, Value, mse_loss, operation, topological_order
 from micrograd_bn.cli import main
-from micrograd_bn.drawing import NOT_COMPUTED, draw, image, module_nodes, node_names, record_fields, render
+from micrograd_bn.drawing import (
+    NOT_COMPUTED,
+    GraphTooLarge,
+    draw,
+    fold,
+    image,
+    module_nodes,
+    node_names,
+    record_fields,
+    render,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 EDGE = re.compile(r"^\t(\w+) -> (\w+)", re.M)
@@ -456,3 +466,24 @@ def test_readme_style_example_round_trip(tmp_path):
     b.backward()
     out = render(draw(b, grad_view=True), Path(tmp_path) / "b.svg")
     assert f"grad {b.grad:.4g}" in svg_texts(out.read_bytes())
+
+
+def test_fold_expands_one_feature_and_folds_the_rest_so_16_by_4_draws():
+    rng = random.Random(0)
+    bn = BatchNorm1d(4)
+    y = bn([[Value(rng.gauss(0, 1), f"x{i}{k}") for k in range(4)] for i in range(16)])
+    loss = Value.dot([v for row in y for v in row], [rng.gauss(0, 1) for _ in range(64)])
+    with pytest.raises(GraphTooLarge):
+        draw(loss)  # 16 × 4 in full: over the default budget of 500 nodes
+    options = fold(bn, expand=2)
+    g = draw(loss, **options)  # within the default budget
+    assert g.source.count("shape=box3d") == 3 and list(options["collapse"]) == [
+        f"Alg. 1 for {bn.last[k].mean.label} (folded)" for k in (0, 1, 3)
+    ]
+    assert all("⁽²⁾" in name for name in options["groups"])  # only feature 2's Alg. 1 clusters
+    # ℓ; per x_i of feature 2: x_i, x_i − μ_B, its square, x̂_i, γx̂_i, y_i; its 6 statistics; γ and β
+    assert g.source.count("shape=record") == 1 + 6 * 16 + 6 + 2
+    with pytest.raises(ValueError, match="expand must be a group of the layer, 0 … 3"):
+        fold(bn, expand=4)
+    with pytest.raises(ValueError, match="needs a norm layer"):
+        fold(BatchNorm1d(2))
