@@ -8,6 +8,7 @@ painted frame, over every step of the pass. Medians of `--rounds` loads.
 
     .venv/bin/python benchmarks/page_timing.py                  # 3 features × batch 8
     .venv/bin/python benchmarks/page_timing.py --batch 4        # the 97-step page
+    .venv/bin/python benchmarks/page_timing.py --features 18 --rounds 1   # 1,009 steps
     .venv/bin/python benchmarks/page_timing.py --screenshot docs/step_through.png --at 60 --batch 4
 """
 
@@ -48,13 +49,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--features", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--max-nodes", type=int, default=10_000, help="draw()'s budget (a 1,000-step page needs ~2,000)"
+    )
     parser.add_argument("--screenshot", help="instead: save a 1400×900 screenshot of the page at step --at")
     parser.add_argument("--at", type=int, default=60, help="the step the screenshot shows")
     args = parser.parse_args()
     loss, layer, _, _ = _batchnorm_loss(args.batch, args.features, 0)
     steps = list(backward_steps(loss))
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        path = write_html(steps, Path(tmp) / "page.html", groups=layer.graph_groups())
+        path = write_html(
+            steps, Path(tmp) / "page.html", groups=layer.graph_groups(), layer=layer, max_nodes=args.max_nodes
+        )
         kb = path.stat().st_size / 1024
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})

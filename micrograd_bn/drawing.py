@@ -4,7 +4,7 @@ Each Value is a record showing its label (the paper's symbol where set: "μ_B", 
 `data` and `grad`; each operation (`op`) is a small oval between its inputs and its
 result, so edges follow the forward data flow, left to right. Callers may group nodes
 into labelled clusters (`BatchNorm1d.graph_groups()` gives Alg. 1's steps), collapse a
-whole module into one box (`module_nodes`), and colour nodes and edges by |grad|.
+whole module into one box (`module_nodes`), and colour nodes and edges by their gradient's sign and size.
 Reads only the engine's public attributes: data, grad, inputs, local_grads, op, label.
 
 References: A. Karpathy, micrograd's `trace_graph` notebook (2020); Ioffe & Szegedy,
@@ -13,6 +13,7 @@ arXiv 1502.03167, Alg. 1; Graphviz's DOT language (record shapes, clusters).
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import graphviz
 
@@ -33,7 +35,7 @@ NOT_COMPUTED = "grad: not computed"
 _RECORD_SPECIAL = re.compile(r'([\\{}|<>"])')
 _FILL, _LEAF_FILL = "white", "#e8f0fe"  # inputs and parameters
 _CLUSTER_FILLS = ("#f4f6fb", "#f7f4fb", "#f3faf5", "#fbf8f0", "#fbf3f3")
-_LOW, _HIGH = (255, 247, 236), (241, 105, 19)  # |grad| = 0 … max: pale to strong orange
+_NEGATIVE, _POSITIVE = (33, 102, 172), (178, 24, 43)  # the grad view: −max blue, 0 white, +max red
 
 
 class GraphTooLarge(ValueError):
@@ -61,6 +63,8 @@ def draw(
     grad_view: bool = False,
     highlight: Iterable[Value] = (),
     max_nodes: int = 500,
+    names: Mapping[Value, str] | None = None,
+    show_data: bool = True,
 ) -> graphviz.Digraph:
     """The graph of every Value `root` depends on, as a `graphviz.Digraph` (rankdir LR).
 
@@ -71,41 +75,75 @@ def draw(
       root's, so an all-zero graph has had no backward since its last `zero_grad`);
       `True` always shows `.grad`; `False` leaves the grad row out; a mapping
       {Value: gradient} shows those and "not computed" for the rest.
-    - `grad_view`: fill nodes and widen edges by |gradient| (|local grad × upstream| on
-      the edges into an operation) to see where gradient flows.
+    - `grad_view`: fill nodes by the sign and size of their gradient (blue negative, white 0,
+      red positive, with a colour bar) and widen edges by |local grad × upstream|.
     - `highlight`: Values drawn with a thick red outline.
     - `max_nodes`: `GraphTooLarge` (a ValueError), before Graphviz runs, if more nodes would be drawn.
+    - `names`: {Value: name} shown for Values without a label (the page's `#3`).
+    - `show_data`: False leaves the data row out (the page shows it on hover, and stays compact).
 
-    Value number i of `topological_order(root)` is DOT node `v{i}`, its operation `v{i}op`.
-    In Jupyter the returned Digraph displays inline; `render` writes it to a file.
+    Value number i of `topological_order(root)` is DOT node `v{i}`, its operation `v{i}op`;
+    a record's fields are `record_fields`, the gradient last. In Jupyter the returned Digraph
+    displays inline; `render` writes it to a file.
 
     >>> a = Value(3.0, "a"); b = a * a
     >>> g = draw(b)
     >>> g.source.count("shape=record"), g.source.count("-> v1op"), NOT_COMPUTED in g.source
     (2, 2, True)
     """
+    _check_arguments(root, digits)
+    plan = _plan(root, groups, collapse, grads, max_nodes)
+    if grad_view and not plan.shown and not isinstance(grads, Mapping):  # a given mapping may be empty (step 0)
+        raise ValueError("grad_view needs gradients: call backward() first (or pass grads=)")
+    return _emit(plan, digits, grad_view, {id(v) for v in highlight}, names or {}, show_data)
+
+
+class _Plan(NamedTuple):
+    """What `draw` will draw, decided before any DOT is written."""
+
+    order: list[Value]  # every Value, inputs first
+    names: dict[int, str]  # DOT name by id
+    boxes: dict[int, str]  # collapsed Values: id -> the name of their box
+    box_sizes: Counter  # box name -> how many Values it holds
+    clusters: dict[int, str]  # grouped Values: id -> cluster label
+    drawn: list[Value]  # the Values drawn as records
+    shown: dict[int, float] | None  # the gradients to show (None: no grad field)
+
+
+def _check_arguments(root: object, digits: object) -> None:
     if not isinstance(root, Value):
         raise TypeError(f"draw() needs a Value as its root, got {type(root).__name__}: {root!r:.60}")
     if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
         raise ValueError(f"digits must be a positive int, got {digits!r}")
+
+
+def _plan(root: Value, groups, collapse, grads, max_nodes: int) -> _Plan:
+    """The Values, their names, boxes and clusters; refuses a graph over `max_nodes` before Graphviz runs."""
     order = topological_order(root)
-    names = node_names(order)
     boxes, clusters = _membership(collapse, "collapse"), _membership(groups, "groups")
     box_sizes = Counter(boxes[id(v)] for v in order if id(v) in boxes)
     drawn = [v for v in order if id(v) not in boxes]
     count = len(drawn) + sum(1 for v in drawn if v.op is not None) + len(box_sizes)
     if count > max_nodes:
         raise GraphTooLarge(count, len(order), max_nodes, collapsible=_has_modules(drawn))
-    shown = _shown_grads(order, grads)
-    if grad_view and not shown and not isinstance(grads, Mapping):  # a given mapping may be empty (step 0)
-        raise ValueError("grad_view needs gradients: call backward() first (or pass grads=)")
-    known = shown or {}
-    # The colour scales: the largest |gradient| of a node, and of a term local grad × upstream grad.
-    top = max((abs(known[id(v)]) for v in drawn if id(v) in known), default=0.0) or 1.0
-    top_term = max((abs(d * known[id(v)]) for v in drawn if id(v) in known for d in v.local_grads), default=0.0) or 1.0
+    return _Plan(order, node_names(order), boxes, box_sizes, clusters, drawn, _shown_grads(order, grads))
 
-    def flow(r: float) -> dict[str, str]:  # the look of an edge carrying a share r of the largest gradient
-        return {"penwidth": f"{0.6 + 4.4 * r:.2f}", "color": _ramp(max(r, 0.25))} if grad_view else {}
+
+def _emit(
+    plan: _Plan, digits: int, grad_view: bool, marked: set[int], names: Mapping[Value, str], show_data: bool
+) -> graphviz.Digraph:
+    """The DOT graph of a plan: boxes, then each record and its operation, root first, then the clusters."""
+    known = plan.shown or {}
+    # The colour scales: the largest |gradient| of a node, and of a term local grad × upstream grad.
+    top = max((abs(known[id(v)]) for v in plan.drawn if id(v) in known), default=0.0) or 1.0
+    top_term = (
+        max((abs(d * known[id(v)]) for v in plan.drawn if id(v) in known for d in v.local_grads), default=0.0) or 1.0
+    )
+
+    def flow(term: float) -> dict[str, str]:  # the look of an edge carrying this term
+        if not grad_view:
+            return {}
+        return {"penwidth": f"{0.6 + 4.4 * abs(term) / top_term:.2f}", "color": _diverging(term / top_term, True)}
 
     graph = graphviz.Digraph(
         graph_attr={"rankdir": "LR", "fontname": "DejaVu Sans", "nodesep": "0.15", "ranksep": "0.3"},
@@ -113,43 +151,94 @@ def draw(
         edge_attr={"arrowsize": "0.6"},
     )
     if grad_view:
-        graph.attr(
-            label=f"fill ∝ |grad| (max {format_number(top, digits)}); "
-            f"edge width ∝ |local grad × upstream grad| (max {format_number(top_term, digits)})",
-            labelloc="b",
-        )
-    subgraphs = {name: _cluster(k, name) for k, name in enumerate(dict.fromkeys(clusters.values()))}
-    box_names = {name: f"box{k}" for k, name in enumerate(box_sizes)}
+        graph.attr(label=_colour_bar(top, top_term, digits), labelloc="b")
+    subgraphs = {name: _cluster(k, name) for k, name in enumerate(dict.fromkeys(plan.clusters.values()))}
+    box_names = {name: f"box{k}" for k, name in enumerate(plan.box_sizes)}
     for name, box in box_names.items():
-        graph.node(box, f"{name}\\n({box_sizes[name]} Values)", shape="box3d", style="filled", fillcolor="#dfe7f3")
-    source = {**names, **{i: box_names[name] for i, name in boxes.items()}}  # where a Value's edges start
-    marked, box_edges = {id(v) for v in highlight}, set()
-    for v in reversed(order):  # root first: Graphviz then stacks inputs x₁, x₂, … top to bottom
-        if id(v) in boxes:  # one edge into the box per outside source, however many wires
+        label = graphviz.nohtml(f"{_escape_dot(name)}\\n({plan.box_sizes[name]} Values)")
+        graph.node(box, label, shape="box3d", style="filled", fillcolor="#dfe7f3")
+    source = {**plan.names, **{i: box_names[name] for i, name in plan.boxes.items()}}  # where a Value's edges start
+    box_edges: set[tuple[str, str]] = set()
+    by_id = {id(v): name for v, name in names.items()}
+    for v in reversed(plan.order):  # root first: Graphviz then stacks inputs x₁, x₂, … top to bottom
+        if id(v) in plan.boxes:  # one edge into the box per outside source, however many wires
             box = source[id(v)]
             for tail in (source[id(u)] for u in v.inputs):
                 if tail != box and (tail, box) not in box_edges:
                     box_edges.add((tail, box))
                     graph.edge(tail, box)
             continue
-        where = subgraphs.get(clusters.get(id(v)), graph)
-        name, g = names[id(v)], known.get(id(v))
-        fields = [v.label] if v.label else []
-        fields.append(f"data {format_number(v.data, digits)}")
-        if shown is not None:
-            fields.append(NOT_COMPUTED if g is None else f"grad {format_number(g, digits)}")
-        fill = _ramp(abs(g) / top) if grad_view and g is not None else _FILL if v.inputs else _LEAF_FILL
+        where = subgraphs.get(plan.clusters.get(id(v)), graph)
+        name, g = plan.names[id(v)], known.get(id(v))
+        fields = record_fields(v, digits, plan.shown, by_id.get(id(v), ""), show_data)
+        fill = _diverging(g / top) if grad_view and g is not None else _FILL if v.inputs else _LEAF_FILL
         outline = {"color": "#d62728", "penwidth": "3"} if id(v) in marked else {}
         where.node(name, "|".join(map(_escape, fields)), shape="record", style="filled", fillcolor=fill, **outline)
         if v.op is not None:  # the operation: inputs -> op -> result
-            where.node(f"{name}op", op_title(v), shape="oval", fontsize="10", margin="0.02,0.01", height="0.3")
+            title = graphviz.nohtml(_escape_dot(op_title(v)))
+            where.node(f"{name}op", title, shape="oval", margin="0.02,0.01", height="0.3", width="0.3")
             for u, d in zip(v.inputs, v.local_grads):
-                graph.edge(source[id(u)], f"{name}op", **(flow(abs(d * g) / top_term) if g is not None else {}))
-            graph.edge(f"{name}op", name, **(flow(abs(g) / top) if g is not None else {}))
+                graph.edge(source[id(u)], f"{name}op", **(flow(d * g) if g is not None else {}))
+            graph.edge(f"{name}op", name, **(flow(g * top_term / top) if g is not None else {}))
     for sub in subgraphs.values():
         if sub.body:
             graph.subgraph(sub)
     return graph
+
+
+def record_fields(
+    v: Value, digits: int, shown: Mapping[int, float] | None, name: str = "", show_data: bool = True
+) -> list[str]:
+    """A record's fields, top to bottom: its label (or `name`), `data` (if `show_data`), and last the
+    gradient (None `shown`: no gradient field). The page finds the gradient's text as the last field.
+
+    >>> record_fields(Value(-2.0, "x"), 3, {})
+    ['x', 'data −2', 'grad: not computed']
+    """
+    label = " ".join((v.label or name).split())  # one line: a record field has one text
+    fields = [label] if label else []
+    if show_data:
+        fields.append(f"data {format_number(v.data, digits)}")
+    if shown is not None:
+        g = shown.get(id(v))
+        fields.append(NOT_COMPUTED if g is None else f"grad {format_number(g, digits)}")
+    return fields
+
+
+def fold(layer: object, expand: int = 0) -> dict[str, dict[str, list[Value]]]:
+    """`draw` options that show one group of a norm layer (a feature, or an example) in full, with
+    Alg. 1's clusters, and fold every other group (its inputs, Alg. 1's nodes, its γ and β) into one
+    box: `draw(loss, **fold(bn, expand=0))`, so that a 16 × 4 batch draws readably.
+
+    >>> from micrograd_bn import BatchNorm1d
+    >>> bn = BatchNorm1d(3); y = bn([[Value(1.0), Value(2.0), Value(0.0)], [Value(3.0), Value(5.0), Value(1.0)]])
+    >>> list(fold(bn, expand=1)["collapse"])
+    ['Alg. 1 for μ_B⁽⁰⁾ (folded)', 'Alg. 1 for μ_B⁽²⁾ (folded)']
+    """
+    last = list(getattr(layer, "last", []) or [])
+    if not last or not hasattr(layer, "graph_groups"):
+        raise ValueError("fold() needs a norm layer after a training forward (BatchNorm1d/2d, LayerNorm)")
+    if isinstance(expand, bool) or not isinstance(expand, int) or not 0 <= expand < len(last):
+        raise ValueError(f"expand must be a group of the layer, 0 … {len(last) - 1}, got {expand!r}")
+    shared = len(getattr(layer, "weight", None) or []) != len(last)  # LayerNorm: γ⁽ᵏ⁾ and β⁽ᵏ⁾ serve every example
+    collapse: dict[str, list[Value]] = {}
+    folded: set[int] = set()
+    for k, n in enumerate(last):
+        if k == expand:
+            continue
+        nodes = [x for x in n.x if isinstance(x, Value) and not x.inputs]
+        nodes += [n.sum_x, n.mean, *n.deviation, *n.square, n.sum_squares, n.var, n.var_eps, n.std, *n.x_hat]
+        nodes += [*n.scaled, *(n.y if n.scaled else [])]
+        if not shared:
+            nodes += [p[k] for p in (getattr(layer, "weight", None), getattr(layer, "bias", None)) if p]
+        collapse[f"Alg. 1 for {n.mean.label} (folded)"] = nodes
+        folded.update(id(v) for v in nodes)
+    groups = {
+        name: values
+        for name, values in layer.graph_groups().items()  # type: ignore[attr-defined]
+        if not any(id(v) in folded for v in values)
+    }
+    return {"groups": groups, "collapse": collapse}
 
 
 def node_names(order: list[Value]) -> dict[int, str]:
@@ -256,7 +345,8 @@ def node_sizes(graphs: Iterable[graphviz.Digraph]) -> dict[str, tuple[str, str]]
 
 def _cluster(k: int, label: str) -> graphviz.Digraph:
     fill = _CLUSTER_FILLS[k % len(_CLUSTER_FILLS)]
-    style = {"label": label, "labelloc": "t", "style": "rounded,filled", "color": "#9aa5b8", "fillcolor": fill}
+    style = {"label": graphviz.nohtml(_escape_dot(label)), "labelloc": "t", "style": "rounded,filled"}
+    style |= {"color": "#9aa5b8", "fillcolor": fill}
     return graphviz.Digraph(name=f"cluster_{k}", graph_attr=style)
 
 
@@ -302,9 +392,29 @@ def _reachable(values: Iterable[Value]) -> dict[int, Value]:
 
 
 def _escape(text: str) -> str:  # record labels treat { } | < > as structure
-    return _RECORD_SPECIAL.sub(r"\\\1", text)
+    return _RECORD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
-def _ramp(r: float) -> str:
-    """A colour from pale (r = 0) to deep orange (r = 1)."""
-    return "#" + "".join(f"{round(lo + (hi - lo) * r):02x}" for lo, hi in zip(_LOW, _HIGH))
+def _escape_dot(text: str) -> str:
+    """A plain (not record) label's text, as written: a backslash is not an escape, a newline a space."""
+    return " ".join(text.replace("\\", "\\\\").split())
+
+
+def _diverging(r: float, edge: bool = False) -> str:
+    """A colour for r in [−1, 1]: blue (negative) through white (0) to red (positive).
+    An edge's white end is grey, so an edge carrying nothing stays visible."""
+    end = _POSITIVE if r > 0 else _NEGATIVE
+    start = (190, 190, 190) if edge else (255, 255, 255)
+    a = min(1.0, abs(r))
+    return "#" + "".join(f"{round(lo + (hi - lo) * a):02x}" for lo, hi in zip(start, end))
+
+
+def _colour_bar(top: float, top_term: float, digits: int) -> str:
+    """The grad view's legend, an HTML-like label: the fill's colour bar from −max to +max, and the edge widths."""
+    f = lambda x: html.escape(format_number(x, digits))  # noqa: E731
+    cells = "".join(f'<td width="18" bgcolor="{_diverging(k / 4)}"> </td>' for k in range(-4, 5))
+    return (
+        f'<<table border="0" cellspacing="0" cellborder="1"><tr><td border="0">fill: grad {f(-top)}</td>{cells}'
+        f'<td border="0">{f(top)}</td></tr><tr><td border="0" colspan="11">'
+        f"edge width ∝ |local grad × upstream grad| (max {f(top_term)}); colour: its sign</td></tr></table>>"
+    )

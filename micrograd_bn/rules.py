@@ -34,21 +34,29 @@ def local_rule(node: Value, name: Callable[[Value], str] = default_name, digits:
 
     >>> a = Value(3.0, "a"); b = Value(4.0, "b"); q = a / b; q.label = "q"
     >>> local_rule(q)
-    ['∂q/∂a = 1/b = 1/4 = 0.25', '∂q/∂b = −a/b² = −3/4² = -0.1875']
+    ['∂q/∂a = 1/b = 1/4 = 0.25', '∂q/∂b = −a/b² = −3/4² = −0.1875']
+    """
+    return [chain_of_equals(parts) for parts in local_rule_parts(node, name, digits)]
+
+
+def local_rule_parts(node: Value, name: Callable[[Value], str] = default_name, digits: int = 4) -> list[list[str]]:
+    """Per input of `node`, the rule's four parts: ∂node/∂input, the rule, with its numbers, the value.
+
+    >>> a = Value(3.0, "a"); q = a * 2.0; q.label = "q"
+    >>> local_rule_parts(q)
+    [['∂q/∂a', '2', '2', '2']]
     """
     if node.op is None:
         return []
     _, derivatives, computed = node.op.formulas(len(node.inputs))
     f = lambda x: format_number(x, digits)  # noqa: E731
     return [
-        _chain_of_equals(
-            [
-                f"∂{operand(name(node))}/∂{operand(name(u))}",
-                _fill(derivatives[k], node, name, f),
-                _fill(computed[k], node, None, f),
-                f(d),
-            ]
-        )
+        [
+            f"∂{operand(name(node))}/∂{operand(name(u))}",
+            _fill(derivatives[k], node, name, f),
+            _fill(computed[k], node, None, f),
+            f(d),
+        ]
         for k, (u, d) in enumerate(zip(node.inputs, node.local_grads))
     ]
 
@@ -65,7 +73,7 @@ def forward_text(node: Value, name: Callable[[Value], str] = default_name, digit
         return f"{name(node)} = {f(node.data)} (a leaf: an input or a parameter)"
     forward = node.op.formulas(len(node.inputs))[0]
     parts = [name(node), _fill(forward, node, name, f), _fill(forward, node, None, f), f(node.data)]
-    return _chain_of_equals(parts)
+    return chain_of_equals(parts)
 
 
 def _fill(template: str, v: Value, name: Callable[[Value], str] | None, f: Callable[[float], str]) -> str:
@@ -83,13 +91,13 @@ def _fill(template: str, v: Value, name: Callable[[Value], str] | None, f: Calla
     else:
         values |= {str(k): operand(name(u)) for k, u in enumerate(v.inputs)} | {"out": operand(name(v))}
     text = re.sub(r"\{(\w+)\}", lambda m: values[m[1]], template)
-    return re.sub(r"\(\((-[^()]*)\)\)", r"(\1)", text)  # tanh((-0.7)) -> tanh(-0.7)
+    return re.sub(r"\(\(([-−][^()]*)\)\)", r"(\1)", text)  # tanh((−0.7)) -> tanh(−0.7)
 
 
-def _chain_of_equals(parts: list[str]) -> str:
-    """ "a = b = c", leaving out a part that repeats the one before (−1 = -1)."""
+def chain_of_equals(parts: list[str]) -> str:
+    """ "a = b = c", leaving out a part that repeats the one before (−1 = −1)."""
     kept = parts[:1]
     for p in parts[1:]:
-        if p.replace("−", "-") != kept[-1].replace("−", "-"):
+        if p != kept[-1]:
             kept.append(p)
     return " = ".join(kept)

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import unicodedata
 
+MINUS = "−"  # U+2212, the one minus sign of every formula and number shown
+
 
 def format_number(x: float, digits: int) -> str:
-    """`x` to `digits` significant digits, as the graphs and tables show it.
+    """`x` to `digits` significant digits, as the graphs and tables show it, with the minus sign `MINUS`.
 
     >>> format_number(2 / 3, 4), format_number(-1e-7, 3)
-    ('0.6667', '-1e-07')
+    ('0.6667', '−1e−07')
     """
-    return f"{x:.{digits}g}"
+    return f"{x:.{digits}g}".replace("-", MINUS)
 
 
 def text_width(text: str) -> int:
@@ -52,7 +54,7 @@ def operand(text: str) -> str:
 def signed(number: str) -> str:
     """A number as an operand: negative ones in parentheses.
 
-    >>> signed("-0.5"), signed("2")
-    ('(-0.5)', '2')
+    >>> signed("−0.5"), signed("2")
+    ('(−0.5)', '2')
     """
-    return f"({number})" if number.startswith("-") else number
+    return f"({number})" if number.startswith(("-", MINUS)) else number

@@ -21,7 +21,7 @@ LAYERS = [
     {"engine", "reference", "text", "numeric"},  # the core: Value and its operations; the closed form; how numbers read
     {"nn", "batchnorm", "rules"},  # the layers; each operation's formulas as text
     {"grading", "learner", "compare", "gradcheck", "check", "exercise"},  # what verifies a gradient
-    {"drawing", "trace", "page"},  # what shows a graph
+    {"drawing", "trace", "paper", "page"},  # what shows a graph
     {"budget", "cli", "__init__"},  # the surfaces a person runs
 ]
 IMPORTS_NOTHING_OF_THE_PACKAGE = {"engine", "reference", "text", "numeric"}

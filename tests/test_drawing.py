@@ -11,9 +11,19 @@ from pathlib import Path
 import graphviz
 import pytest
 
-from micrograd_bn import MLP, BatchNorm1d, Value, mse_loss, topological_order
+from micrograd_bn import MLP, BatchNorm1d, Value, mse_loss, operation, topological_order
 from micrograd_bn.cli import main
-from micrograd_bn.drawing import NOT_COMPUTED, draw, image, module_nodes, node_names, render
+from micrograd_bn.drawing import (
+    NOT_COMPUTED,
+    GraphTooLarge,
+    draw,
+    fold,
+    image,
+    module_nodes,
+    node_names,
+    record_fields,
+    render,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 EDGE = re.compile(r"^\t(\w+) -> (\w+)", re.M)
@@ -99,6 +109,28 @@ def test_record_special_characters_are_escaped_and_dot_accepts_them():
     v = Value(1.0, 'a{b|c}<d>"e"\\')
     svg = image(draw(v * 2.0), "svg")
     assert 'a{b|c}<d>"e"\\' in svg_texts(svg)
+
+
+def test_op_group_and_box_names_that_look_like_html_are_text_for_dot():
+    @operation("<b>x</b>", forward="{a}", derivatives=["1"])
+    def same(a: float) -> tuple[float, list[float]]:
+        return a, [1.0]
+
+    a = Value(1.0, "a")
+    y = same(a)
+    z = y + 1.0
+    svg = image(draw(z, groups={"<i>g</i>\\N": [y]}, collapse={"<u>m</u>": [z]}), "svg").decode()
+    texts = svg_texts(svg.encode())
+    assert "<b>x</b>" in texts and "<i>g</i>\\N" in texts and "<u>m</u>" in texts
+
+
+def test_unlabelled_values_show_the_given_names_and_the_grad_is_the_last_field():
+    a = Value(1.0, "a")
+    b = a * 2.0
+    b.backward()
+    g = draw(b, names={b: "#1", a: "unused"}, grads=True)
+    assert '"#1|data 2|grad 1"' in g.source and '"a|data 1|grad 2"' in g.source
+    assert record_fields(b, 4, None, "#1") == ["#1", "data 2"]
 
 
 # ---- gradients: not computed, shown, hidden, given
@@ -258,8 +290,14 @@ def test_grad_view_colours_and_widens_by_gradient():
     g = draw(loss, grad_view=True, groups=layer.graph_groups())
     widths = [float(w) for w in re.findall(r"penwidth=([\d.]+)", g.source)]
     assert max(widths) == 5.0 and min(widths) < 1.5  # the largest term gets the widest edge
-    assert "fill ∝ |grad|" in g.source
-    assert len(set(re.findall(r'fillcolor="(#[0-9a-f]{6})" shape=record', g.source))) > 5
+    fills = {v: f for v, f in re.findall(r'\t(v\d+) \[label=.*fillcolor="(#[0-9a-f]{6})" shape=record', g.source)}
+    assert len(set(fills.values())) > 5
+    names = node_names(topological_order(loss))
+    for v in topological_order(loss):  # coloured by sign: red above 0, blue below
+        red, blue = int(fills[names[id(v)]][1:3], 16), int(fills[names[id(v)]][5:7], 16)
+        assert (red > blue) == (v.grad > 0) or v.grad == 0 or red == blue
+    svg = image(g, "svg").decode()
+    assert "fill: grad −" in svg and svg.count('fill="#ffffff"') >= 1  # the colour bar: −max, white 0, +max
 
 
 def test_highlight_outlines_a_node():
@@ -428,3 +466,24 @@ def test_readme_style_example_round_trip(tmp_path):
     b.backward()
     out = render(draw(b, grad_view=True), Path(tmp_path) / "b.svg")
     assert f"grad {b.grad:.4g}" in svg_texts(out.read_bytes())
+
+
+def test_fold_expands_one_feature_and_folds_the_rest_so_16_by_4_draws():
+    rng = random.Random(0)
+    bn = BatchNorm1d(4)
+    y = bn([[Value(rng.gauss(0, 1), f"x{i}{k}") for k in range(4)] for i in range(16)])
+    loss = Value.dot([v for row in y for v in row], [rng.gauss(0, 1) for _ in range(64)])
+    with pytest.raises(GraphTooLarge):
+        draw(loss)  # 16 × 4 in full: over the default budget of 500 nodes
+    options = fold(bn, expand=2)
+    g = draw(loss, **options)  # within the default budget
+    assert g.source.count("shape=box3d") == 3 and list(options["collapse"]) == [
+        f"Alg. 1 for {bn.last[k].mean.label} (folded)" for k in (0, 1, 3)
+    ]
+    assert all("⁽²⁾" in name for name in options["groups"])  # only feature 2's Alg. 1 clusters
+    # ℓ; per x_i of feature 2: x_i, x_i − μ_B, its square, x̂_i, γx̂_i, y_i; its 6 statistics; γ and β
+    assert g.source.count("shape=record") == 1 + 6 * 16 + 6 + 2
+    with pytest.raises(ValueError, match="expand must be a group of the layer, 0 … 3"):
+        fold(bn, expand=4)
+    with pytest.raises(ValueError, match="needs a norm layer"):
+        fold(BatchNorm1d(2))
