@@ -1,4 +1,4 @@
-"""Derive it yourself: grade a learner's BatchNorm (or LayerNorm) backward, quantity by quantity.
+"""Derive it yourself: grade a learner's BatchNorm (LayerNorm, RMSNorm, GroupNorm) backward, quantity by quantity.
 
 `check_backward(fn)` runs the learner's `batchnorm_backward(dy, x, gamma, eps)` on a fixed
 set of cases chosen so that a careless derivation cannot pass by luck, sets each returned
@@ -9,13 +9,15 @@ place, a look-alike quantity, a factor, or a missing or extra term of Sec. 3's e
 Each later wrong quantity is then said to follow from it, to be wrong on its own (shown by
 substituting your earlier values into its equation), or "cannot tell yet".
 
-A norm is data (`NormSpec`): its function's name, the axis Alg. 1 sums over, its symbols,
-its cases and its closed form (`reference.sec3_terms`); errors are measured as `compare`
-measures them, over the size of the terms each equation sums.
+A norm is data (`NormSpec`): its function's name and quantities, the axis Alg. 1 sums over,
+its symbols, its cases and its closed form term by term (`reference.sec3_terms` and the
+others, with their names); errors are measured as `compare` measures them, over the size of
+the terms each equation sums.
 
 References: Ioffe & Szegedy, arXiv 1502.03167, Alg. 1, Sec. 3 (the chain rule), Sec. 3.2
 (per-feature-map statistics); Ba et al., arXiv 1607.06450 (LayerNorm: the same Alg. 1 over
-each example's features).
+each example's features); Zhang & Sennrich 2019 (RMSNorm, eq. 4: no μ); Wu & He 2018
+(GroupNorm, Sec. 3.1: Alg. 1 over each example's groups of C/G channels).
 """
 
 from __future__ import annotations
@@ -47,22 +49,21 @@ from .grading import (
 from .learner import function_name, learner_code, load_module
 
 KEYS = ("dx_hat", "dvar", "dmean", "dx", "dgamma", "dbeta")  # Sec. 3's order
-UPSTREAM = {"dvar": ("dx_hat",), "dmean": ("dx_hat", "dvar"), "dx": ("dx_hat", "dvar", "dmean")}
+STATISTICS = ("dvar", "dmean", "dms")  # one per statistic of Alg. 1 (RMSNorm's ms: its mean square)
+UPSTREAM = {  # the earlier quantities each equation uses (those a norm has)
+    "dvar": ("dx_hat",),
+    "dms": ("dx_hat",),
+    "dmean": ("dx_hat", "dvar"),
+    "dx": ("dx_hat", "dvar", "dms", "dmean"),
+}
 SYMBOLS = {
     "dx_hat": "∂ℓ/∂x̂_{i}",
     "dvar": "∂ℓ/∂σ²{B}",
+    "dms": "∂ℓ/∂ms",
     "dmean": "∂ℓ/∂μ{B}",
     "dx": "∂ℓ/∂x_{i}",
     "dgamma": "∂ℓ/∂γ",
     "dbeta": "∂ℓ/∂β",
-}
-TERMS = {  # the terms of Sec. 3's equation for each quantity, in the paper's symbols
-    "dx_hat": ("∂ℓ/∂y_{i} · γ",),
-    "dvar": ("Σ_{i} ∂ℓ/∂x̂_{i} · (x_{i} − μ{B}) · (−1/2)(σ²{B} + ε)^(−3/2)",),
-    "dmean": ("Σ_{i} ∂ℓ/∂x̂_{i} · −1/√(σ²{B} + ε)", "∂ℓ/∂σ²{B} · Σ_{i} −2(x_{i} − μ{B}) / {m}"),
-    "dx": ("∂ℓ/∂x̂_{i} · 1/√(σ²{B} + ε)", "∂ℓ/∂σ²{B} · 2(x_{i} − μ{B}) / {m}", "∂ℓ/∂μ{B} · 1/{m}"),
-    "dgamma": ("Σ_i ∂ℓ/∂y_i · x̂_i",),
-    "dbeta": ("Σ_i ∂ℓ/∂y_i",),
 }
 TUPLE_KEYS = ("dx", "dgamma", "dbeta")  # CS231n's batchnorm_backward returns (dx, dgamma, dbeta)
 PRECISION = 1e-4  # below this on every case, a wrong answer is rounding (float32), not algebra
@@ -74,7 +75,8 @@ TIMEOUT = 60.0  # seconds a learner's function (or file) may run
 
 @dataclass(frozen=True)
 class Case:
-    """One input to the learner's function; x and dy are (m, C) (BatchNorm2d's feature maps as columns)."""
+    """One input to the learner's function; x and dy are (m, C) (BatchNorm2d's feature maps as columns),
+    or GroupNorm's (N, C) or (N, C, H, W)."""
 
     name: str
     x: np.ndarray
@@ -83,41 +85,47 @@ class Case:
     beta: np.ndarray
     eps: float
     spatial: tuple[int, int, int, int] | None = None  # BatchNorm2d's (N, C, H, W), Sec. 3.2
+    args: tuple = ()  # the arguments after eps: GroupNorm's num_groups
 
 
 @dataclass(frozen=True)
 class NormSpec:
     """One norm's exercise: the learner's function, the axis Alg. 1 sums over, the symbols, the
-    cases (name, rows, C, ε, shift, scale, BatchNorm2d's (N, H, W) or None), the layer autodiff
-    builds, and the closed form's terms (`reference.sec3_terms` or a norm's own)."""
+    cases (name, rows, C, ε, shift, scale, BatchNorm2d's (N, H, W), GroupNorm's (G,) or (G, H, W),
+    or None), the layer autodiff builds, the closed form's terms (`reference.sec3_terms` or a norm's
+    own) with their names, the statistic under the root (σ² or ms) and the quantities."""
 
     name: str
     function: str
-    axis: int  # Alg. 1's statistics: over the batch (0, BatchNorm) or over each example's features (1)
-    words: dict[str, str]  # fills the {B}, {i}, {m} of the equations
+    axis: int  # Alg. 1's statistics: over the batch (0, BatchNorm) or within each example (1)
+    words: dict[str, str]  # fills the {B}, {i}, {m} of the equations; var: the statistic under the root
     case_specs: tuple[tuple, ...]
-    layer: Callable[[tuple[int, ...], float], Any]  # (x's shape, ε) -> the engine's layer
-    terms: Callable[..., dict[str, list[np.ndarray]]]  # (dy, x, gamma, eps, given, **model) -> Sec. 3's terms
+    layer: Callable[..., Any]  # (x's shape, ε, *case.args) -> the engine's layer
+    terms: Callable[..., dict[str, list[np.ndarray]]]  # (dy, x, gamma, eps, *args, given=, **model) -> terms
+    term_names: Mapping[str, tuple[str, ...]]  # the terms' names, from reference
+    statistic: Callable[[Case], np.ndarray]  # σ²_B (or ms) of a case, one per group of Alg. 1
+    keys: tuple[str, ...] = KEYS
+    params: tuple[str, ...] = ()  # the learner's arguments after eps
+
+    @property
+    def signature(self) -> str:
+        return f"{self.function}({', '.join(('dy', 'x', 'gamma', 'eps', *self.params))})"
 
     def symbol(self, key: str) -> str:
         return SYMBOLS[key].format(**self.words)
 
-    def shape(self, key: str, x_shape: tuple[int, int]) -> tuple[int, ...]:
-        if key in ("dx_hat", "dx"):
-            return x_shape
-        if key in ("dvar", "dmean"):
-            return (x_shape[1 - self.axis],)
-        return (x_shape[1],)  # γ and β: one per feature
+    def equation_terms(self, key: str) -> list[str]:
+        return [t.format(**self.words) for t in self.term_names[key]]
 
-    def count(self, key: str, x_shape: tuple[int, int]) -> tuple[str, float]:
-        """How many entries the quantity's Σ adds up, and its symbol: m (BatchNorm); C or N (LayerNorm)."""
-        if key in ("dgamma", "dbeta") and self.axis == 1:
-            return "N", float(x_shape[0])  # γ and β sum over the examples
-        return self.words["m"], float(x_shape[self.axis])
+    def count(self, key: str, case: Case) -> tuple[str, float]:
+        """How many entries the quantity's Σ adds up, and its symbol: m (BatchNorm, GroupNorm); C or N (LayerNorm)."""
+        if key in ("dgamma", "dbeta") and self.axis == 1:  # γ and β sum over the examples (and positions)
+            return "N" if case.x.ndim == 2 else "N·H·W", case.x.size / case.x.shape[1]
+        return self.words["m"], case.x.size / self.statistic(case).size
 
     def sums_over(self, key: str) -> tuple[int, str]:
         """The axis Sec. 3's Σ runs over for a per-feature or per-example quantity, and it in words."""
-        if key in ("dvar", "dmean"):
+        if key in STATISTICS:
             return self.axis, self.words["over"]
         return 0, "the batch" if self.axis == 0 else "the examples"
 
@@ -134,11 +142,23 @@ def _layernorm_layer(shape: tuple[int, ...], eps: float):
     return LayerNorm(shape[1], eps=eps)
 
 
+def _rmsnorm_layer(shape: tuple[int, ...], eps: float):
+    from .batchnorm import RMSNorm
+
+    return RMSNorm(shape[1], eps=eps)
+
+
+def _groupnorm_layer(shape: tuple[int, ...], eps: float, num_groups: int):
+    from .batchnorm import GroupNorm
+
+    return GroupNorm(num_groups, shape[1], eps=eps)
+
+
 BATCHNORM = NormSpec(
     "BatchNorm",
     "batchnorm_backward",
     0,
-    {"B": "_B", "i": "i", "m": "m", "over": "the batch"},
+    {"B": "_B", "i": "i", "m": "m", "over": "the batch", "var": "σ²_B"},
     (
         ("m=2", 2, 3, 1e-5, 0.0, 1.0, None),
         ("m=3, C=1", 3, 1, 1e-5, 0.0, 1.0, None),
@@ -151,25 +171,62 @@ BATCHNORM = NormSpec(
     ),
     _batchnorm_layer,
     reference.sec3_terms,
+    reference.SEC3_TERM_NAMES,
+    lambda c: reference.forward_train(c.x, c.gamma, c.beta, c.eps)["var"],
+)
+PER_EXAMPLE_CASES = (  # LayerNorm's and RMSNorm's: N rows of C features, C playing m's part
+    ("C=2", 3, 2, 1e-5, 0.0, 1.0, None),
+    ("C=3, N=1", 1, 3, 1e-5, 0.0, 1.0, None),
+    ("C=4, ε=1", 2, 4, 1.0, 0.0, 1.0, None),
+    ("C=5, ε=1e-12, x·1e-3", 3, 5, 1e-12, 0.0, 1e-3, None),
+    ("C=7, x+100", 4, 7, 1e-5, 100.0, 1.0, None),  # a row mean far from 0: x − μ ≠ x (RMSNorm)
+    ("C=10, x·1e3", 3, 10, 1e-5, 0.0, 1e3, None),
+    ("C=64", 2, 64, 1e-5, 0.0, 1.0, None),
 )
 LAYERNORM = NormSpec(  # LayerNorm normalizes each of the N rows over its C features: C plays m's part
     "LayerNorm",
     "layernorm_backward",
     1,
-    {"B": "", "i": "j", "m": "C", "over": "each example's features"},
-    (
-        ("C=2", 3, 2, 1e-5, 0.0, 1.0, None),
-        ("C=3, N=1", 1, 3, 1e-5, 0.0, 1.0, None),
-        ("C=4, ε=1", 2, 4, 1.0, 0.0, 1.0, None),
-        ("C=5, ε=1e-12, x·1e-3", 3, 5, 1e-12, 0.0, 1e-3, None),
-        ("C=7, x+100", 4, 7, 1e-5, 100.0, 1.0, None),
-        ("C=10, x·1e3", 3, 10, 1e-5, 0.0, 1e3, None),
-        ("C=64", 2, 64, 1e-5, 0.0, 1.0, None),
-    ),
+    {"B": "", "i": "j", "m": "C", "over": "each example's features", "var": "σ²"},
+    PER_EXAMPLE_CASES,
     _layernorm_layer,
     reference.layer_norm_terms,
+    reference.SEC3_TERM_NAMES,
+    lambda c: reference.layer_norm_forward(c.x, c.gamma, c.beta, c.eps)["var"],
 )
-NORMS = {"batchnorm": BATCHNORM, "layernorm": LAYERNORM}
+RMSNORM = NormSpec(  # RMSNorm: LayerNorm's rows without μ and β; the statistic is ms = (1/C) Σ_k x_k²
+    "RMSNorm",
+    "rmsnorm_backward",
+    1,
+    {"B": "", "i": "k", "m": "C", "over": "each example's features", "var": "ms"},
+    PER_EXAMPLE_CASES,
+    _rmsnorm_layer,
+    reference.rms_norm_terms,
+    reference.RMS_NORM_TERM_NAMES,
+    lambda c: reference.rms_norm_forward(c.x, c.gamma, c.eps)["ms"],
+    ("dx_hat", "dms", "dx", "dgamma"),
+)
+GROUPNORM = NormSpec(  # GroupNorm: Alg. 1 over each example's group of C/G channels and their positions
+    "GroupNorm",
+    "groupnorm_backward",
+    1,
+    {"B": "", "i": "i", "m": "m", "over": "each example's group of C/G channels", "var": "σ²"},
+    (
+        ("C=4, G=2", 3, 4, 1e-5, 0.0, 1.0, (2,)),
+        ("1×3×2×2, G=3 (InstanceNorm)", 1, 3, 1e-5, 0.0, 1.0, (3, 2, 2)),
+        ("C=6, G=3, ε=1", 2, 6, 1.0, 0.0, 1.0, (3,)),
+        ("C=6, G=2, ε=1e-12, x·1e-3", 3, 6, 1e-12, 0.0, 1e-3, (2,)),
+        ("C=8, G=4, x+100", 2, 8, 1e-5, 100.0, 1.0, (4,)),
+        ("2×4×2×3, G=2", 2, 4, 1e-5, 1.0, 2.0, (2, 2, 3)),
+        ("3×6×3×2, G=3, x·1e3", 3, 6, 1e-5, 0.0, 1e3, (3, 3, 2)),
+    ),
+    _groupnorm_layer,
+    reference.group_norm_terms,
+    reference.SEC3_TERM_NAMES,
+    lambda c: reference.group_norm_forward(c.x, c.gamma, c.beta, c.eps, *c.args)["var"],
+    params=("num_groups",),
+)
+NORMS = {"batchnorm": BATCHNORM, "layernorm": LAYERNORM, "rmsnorm": RMSNORM, "groupnorm": GROUPNORM}
 
 
 def cases(layer: str = "batchnorm") -> list[Case]:
@@ -180,20 +237,24 @@ def cases(layer: str = "batchnorm") -> list[Case]:
     >>> [c.name for c in cases()][:3]
     ['m=2', 'm=3, C=1', 'm=4, ε=1']
     """
-    out = []
-    for seed, (name, rows, c, eps, shift, scale, spatial) in enumerate(NORMS[layer].case_specs):
+    out, spec = [], NORMS[layer]
+    for seed, (name, rows, c, eps, shift, scale, spatial) in enumerate(spec.case_specs):
         rng = np.random.default_rng(1300 + seed)
         x = shift + scale * rng.normal(size=(rows, c))
         dy = rng.normal(size=(rows, c))  # continuous: never constant
         sign = rng.choice([-1.0, 1.0], size=(2, c))
         gamma, beta = sign * rng.uniform(0.5, 2.0, size=(2, c))  # away from 0 and from 1
-        shape = None
-        if spatial:
+        shape, args = None, ()
+        if spec.params:  # GroupNorm: (N, C) or (N, C, H, W), in its own shape
+            args, hw = spatial[:1], spatial[1:]
+            x = shift + scale * rng.normal(size=(rows, c, *hw))
+            dy = rng.normal(size=(rows, c, *hw))
+        elif spatial:
             n, h, w = spatial
             shape = (n, c, h, w)
             x = reference.to_columns(shift + scale * rng.normal(size=shape))
             dy = reference.to_columns(rng.normal(size=shape))
-        out.append(Case(name, x, dy, gamma, beta, eps, shape))
+        out.append(Case(name, x, dy, gamma, beta, eps, shape, args))
     return out
 
 
@@ -203,7 +264,8 @@ def autodiff(case: Case, layer: str = "batchnorm") -> dict[str, np.ndarray]:
     x, dy = case.x, case.dy
     if case.spatial:
         x, dy = reference.from_columns(x, case.spatial), reference.from_columns(dy, case.spatial)
-    return compare.layer_gradients(spec.layer(x.shape, case.eps), x, dy, case.gamma, case.beta, spec.axis)
+    layer_ = spec.layer(x.shape, case.eps, *case.args)
+    return compare.layer_gradients(layer_, x, dy, case.gamma, case.beta, spec.axis, *case.args)
 
 
 def sec3_terms(case: Case, spec: NormSpec, given: Mapping[str, np.ndarray] | None = None, **model) -> dict:
@@ -215,7 +277,8 @@ def sec3_terms(case: Case, spec: NormSpec, given: Mapping[str, np.ndarray] | Non
         model.pop("x", case.x),
         model.pop("gamma", case.gamma),
         eps,
-        dict(given or {}),
+        *case.args,
+        given=dict(given or {}),
         **model,
     )
 
@@ -239,11 +302,11 @@ class Attempt:
     as_tuple: bool = False  # CS231n's (dx, dgamma, dbeta)
 
 
-def _call(fn: Callable, case: Case, timeout: float | None) -> Attempt:
+def _call(fn: Callable, case: Case, spec: NormSpec, timeout: float | None) -> Attempt:
     args = {"dy": case.dy.copy(), "x": case.x.copy(), "gamma": case.gamma.copy()}  # copies: fn may write to them
     try:
         with learner_code(f"{function_name(fn)} (on case {case.name})", timeout):
-            out = fn(args["dy"], args["x"], args["gamma"], float(case.eps))
+            out = fn(args["dy"], args["x"], args["gamma"], float(case.eps), *case.args)
     except CheckError:
         raise
     except Exception as err:
@@ -252,13 +315,14 @@ def _call(fn: Callable, case: Case, timeout: float | None) -> Attempt:
         ) from err
     originals = {"dy": case.dy, "x": case.x, "gamma": case.gamma}
     changed = {k: v for k, v in args.items() if not np.array_equal(v, originals[k])}
-    if isinstance(out, tuple) and len(out) == len(TUPLE_KEYS):
-        return Attempt(case, dict(zip(TUPLE_KEYS, out)), changed, as_tuple=True)
+    as_tuple = tuple(k for k in TUPLE_KEYS if k in spec.keys)
+    if isinstance(out, tuple) and len(out) == len(as_tuple):
+        return Attempt(case, dict(zip(as_tuple, out)), changed, as_tuple=True)
     if not isinstance(out, Mapping):
         raise CheckError(
             f"{function_name(fn)} returned {type(out).__name__}, not a dict: "
-            "return {'dx_hat': ..., 'dvar': ..., ...} "
-            f"with any of the keys {', '.join(KEYS)} (or CS231n's tuple (dx, dgamma, dbeta))"
+            f"return {{'{spec.keys[0]}': ..., '{spec.keys[1]}': ..., ...}} "
+            f"with any of the keys {', '.join(spec.keys)} (or the tuple ({', '.join(as_tuple)}), CS231n's order)"
         )
     return Attempt(case, dict(out), changed)
 
@@ -284,7 +348,7 @@ def check_backward(fn: Callable[..., Any], layer: str | None = None, timeout: fl
     spec = NORMS[layer]
     try:
         all_cases = cases(layer)
-        attempts = [_call(fn, case, timeout) for case in all_cases]
+        attempts = [_call(fn, case, spec, timeout) for case in all_cases]
         expected = [autodiff(case, layer) for case in all_cases]
         sizes = [scales(case, layer) for case in all_cases]
     except KeyboardInterrupt:
@@ -299,11 +363,14 @@ def check_backward(fn: Callable[..., Any], layer: str | None = None, timeout: fl
             [e[key] for e in expected],
             [s[key] for s in sizes],
         )
-        for key in KEYS
+        for key in spec.keys
     ]
-    notes = [f"ignored key {k!r}: the keys are {', '.join(KEYS)}" for k in attempts[0].answer if k not in KEYS]
+    notes = [
+        f"ignored key {k!r}: the keys are {', '.join(spec.keys)}" for k in attempts[0].answer if k not in spec.keys
+    ]
     if attempts[0].as_tuple:
-        notes.append("graded your tuple as (dx, dgamma, dbeta), CS231n's order: return a dict to check the rest")
+        given = ", ".join(attempts[0].answer)
+        notes.append(f"graded your tuple as ({given}), CS231n's order: return a dict to check the rest")
         for g in grades:
             if g.key not in TUPLE_KEYS:
                 g.status = "not given"
@@ -341,7 +408,7 @@ class Diagnosis:
     ):
         self.spec, self.attempts, self.expected, self.sizes, self.report = spec, attempts, expected, sizes, report
         self.cases = [a.case for a in attempts]
-        self.given = [_given(spec, a) for a in attempts]
+        self.given = [_given(spec, a, e) for a, e in zip(attempts, expected)]
         self.grades = {g.key: g for g in report.grades}
 
     def lines(self) -> list[str]:
@@ -405,7 +472,7 @@ class Diagnosis:
             text = find(key, got, exp)
             if text:
                 return Cause(text)
-        names = [t.format(**self.spec.words) for t in TERMS[key]]
+        names = self.spec.equation_terms(key)
         return Cause(
             f"{sym} is wrong (rel err {wrong.rel_error:.1e}), and not by a constant factor or a term of "
             f"Sec. 3's equation {sym} = {' + '.join(names)}; compare your code with it term by term, "
@@ -432,17 +499,31 @@ class Diagnosis:
         unbiased = f"Σ(x_{w['i']} − μ{w['B']})²/({w['m']}−1)"
         out = [
             Cause(
-                f"{sym} uses the unbiased variance {unbiased}; Alg. 1's σ²{w['B']} divides by {w['m']}",
-                (lambda n: {"ddof": 1}, lambda n: {"ddof": 1, "ddof_slope": 0}),  # all through; its value only
-                "{sym} uses the same unbiased variance",
-            ),
-            Cause(
-                f"{sym} leaves out ε: Sec. 3 has σ²{w['B']} + ε where you have σ²{w['B']} "
+                f"{sym} leaves out ε: Sec. 3 has {w['var']} + ε where you have {w['var']} "
                 "(the case with ε = 1 shows it)",
                 (lambda n: {"eps": 0.0},),
                 "{sym} leaves out ε too (the same mistake)",
             ),
         ]
+        if "dmean" not in self.spec.keys:  # RMSNorm: no μ, and a learner's LayerNorm habit brings it back
+            centered = [c.x - c.x.mean(axis=1, keepdims=True) for c in self.cases]
+            out.append(
+                Cause(
+                    f"{sym} uses x_{w['i']} − μ where RMSNorm has x_{w['i']}: there is no μ (no re-centering), "
+                    f"{w['var']} = (1/{w['m']}) Σ_{w['i']} x_{w['i']}², not σ²",
+                    (lambda n: {"x": centered[n]},),
+                    f"{{sym}} uses x_{w['i']} − μ too (the same mistake)",
+                )
+            )
+        else:  # a variance: around μ
+            out.insert(
+                0,
+                Cause(
+                    f"{sym} uses the unbiased variance {unbiased}; Alg. 1's σ²{w['B']} divides by {w['m']}",
+                    (lambda n: {"ddof": 1}, lambda n: {"ddof": 1, "ddof_slope": 0}),  # all through; its value only
+                    "{sym} uses the same unbiased variance",
+                ),
+            )
         if any(a.changed for a in self.attempts):
             names = sorted({k for a in self.attempts for k in a.changed})
             out.append(
@@ -459,14 +540,15 @@ class Diagnosis:
     def look_alike(self, key: str) -> Cause | None:
         """Another quantity's values where this one's belong (two swapped), or x_i where ∂ℓ/∂γ has x̂_i."""
         sym = self.spec.symbol(key)
-        for other in KEYS:
+        for other in self.spec.keys:
             if other != key and self.fits(key, [e[other] for e in self.expected]):
                 them = self.spec.symbol(other)
                 if self.fits(other, [e[key] for e in self.expected]):
                     line = f"{them} holds {sym}'s values: the other half of the swap"
                     return Cause(f"{sym} and {them} are swapped: each holds the other's values", settled={other: line})
                 return Cause(f"{sym} holds {them}'s values: is it the right variable?")
-        if key == "dgamma" and self.fits(key, [(c.dy * c.x).sum(axis=0) for c in self.cases]):
+        over = [(0, *range(2, c.x.ndim)) for c in self.cases]  # every axis but the feature's (channel's)
+        if key == "dgamma" and self.fits(key, [(c.dy * c.x).sum(axis=a) for c, a in zip(self.cases, over)]):
             return Cause(f"{sym} is Σ_i ∂ℓ/∂y_i · x_i: Sec. 3 has x̂_i, the normalized input, where you have x_i")
         return None
 
@@ -487,20 +569,18 @@ class Diagnosis:
         return ""
 
     def terms(self, key: str, got: list[np.ndarray], exp: list[np.ndarray]) -> str:
-        """got − expected = a · (a term of Sec. 3's equation) on every case, or some terms left out."""
+        """got − expected = a · (a term of Sec. 3's equation, or the sum of some) on every case."""
         terms = [sec3_terms(c, self.spec, g)[key] for c, g in zip(self.cases, self.given)]
-        names = [t.format(**self.spec.words) for t in TERMS[key]]
+        names = self.spec.equation_terms(key)
         size = [s[key] for s in self.sizes]
-        for t, name in enumerate(names):
-            if all(np.max(np.abs(ts[t])) <= FIT_TOLERANCE * s for ts, s in zip(terms, size)):
-                continue  # a term that is exactly zero (Σ_i (x_i − μ_B) = 0) explains nothing
-            coef = [_fit(g - e, ts[t], s) for g, e, ts, s in zip(got, exp, terms, size)]
-            if all(a is not None for a in coef):
-                return _describe_term(self.spec, key, name, coef, self.cases)
-        for r in range(2, len(names) + 1):
+        for r in range(1, len(names) + 1):
             for subset in itertools.combinations(range(len(names)), r):
-                if self.fits(key, [e - sum(ts[t] for t in subset) for e, ts in zip(exp, terms)]):
-                    return f"{self.spec.symbol(key)} is missing the terms " + " and ".join(names[t] for t in subset)
+                part = [sum(ts[t] for t in subset) for ts in terms]
+                if all(np.max(np.abs(p)) <= FIT_TOLERANCE * s for p, s in zip(part, size)):
+                    continue  # a term that is exactly zero (Σ_i (x_i − μ_B) = 0) explains nothing
+                coef = [_fit(g - e, p, s) for g, e, p, s in zip(got, exp, part, size)]
+                if all(a is not None for a in coef):
+                    return _describe_term(self.spec, key, [names[t] for t in subset], coef, self.cases)
         return ""
 
     def problem(self, wrong: Grade) -> str:
@@ -532,13 +612,14 @@ class Diagnosis:
 
     def later(self, g: Grade, cause: Cause) -> str:
         sym = g.symbol
-        blocked = [u for u in UPSTREAM.get(g.key, ()) if self.grades[u].status == "WRONG" and self.values(u) is None]
+        upstream = [u for u in UPSTREAM.get(g.key, ()) if u in self.spec.keys]
+        blocked = [u for u in upstream if self.grades[u].status == "WRONG" and self.values(u) is None]
         if blocked:
             return cannot_tell(sym, [self.spec.symbol(u) for u in blocked], self.grades[blocked[0]].problem)
         if g.kind not in (None, Problem.LOW_PRECISION):
             return f"{sym} is wrong on its own too: {g.problem} on case {g.case}"
         if self.fits(g.key, self.predict(g.key), TOLERANCE):
-            wrong = [self.spec.symbol(u) for u in UPSTREAM.get(g.key, ()) if self.grades[u].status == "WRONG"]
+            wrong = [self.spec.symbol(u) for u in upstream if self.grades[u].status == "WRONG"]
             return follows_from(sym, wrong)
         if any(self.fits(g.key, self.predict(g.key, model)) for model in cause.models):
             return cause.follows.format(sym=sym)
@@ -547,17 +628,17 @@ class Diagnosis:
         return on_its_own(sym)
 
 
-def _given(spec: NormSpec, attempt: Attempt) -> dict[str, np.ndarray]:
+def _given(spec: NormSpec, attempt: Attempt, expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The learner's values that Sec. 3's equations can take as the earlier quantities (right shape, finite, real)."""
     out = {}
     for k, v in attempt.answer.items():
-        if k not in KEYS or v is None:
+        if k not in spec.keys or v is None:
             continue
         try:
             arr = np.asarray(v)
         except Exception:  # ragged lists and the like
             continue
-        if arr.dtype.kind in "fiu" and arr.shape == spec.shape(k, attempt.case.x.shape) and np.all(np.isfinite(arr)):
+        if arr.dtype.kind in "fiu" and arr.shape == expected[k].shape and np.all(np.isfinite(arr)):
             out[k] = arr.astype(float)
     return out
 
@@ -577,18 +658,31 @@ def _changed_line(attempts: list[Attempt]) -> str:
 
 
 def _factor_parts(spec: NormSpec, key: str, case: Case) -> list[tuple[str, Any, tuple[int, ...]]]:
-    """The factors a product may use on one case: (symbol, value, exponents tried); √(σ²+ε) in half-powers."""
-    M, m = spec.count(key, case.x.shape)
+    """The factors a product may use on one case: (symbol, value, exponents tried); √(σ²+ε) in half-powers.
+    The numbers come first: 2, m, m − 1 and the other axis's count (GroupNorm: H·W)."""
+    M, m = spec.count(key, case)
     wide = (-2, -1, 0, 1, 2)
-    other = ("N" if M == "C" else "C", case.x.size / m, (-1, 0, 1))  # the other axis: x.shape[1] for m
     parts: list[tuple[str, Any, tuple[int, ...]]] = [("2", 2.0, wide), (M, m, wide), (f"({M}−1)", m - 1, (-1, 0, 1))]
-    parts.append(other)
-    if not (spec.axis == 1 and key in ("dvar", "dmean")):  # LayerNorm's γ is per feature, σ² per example
-        parts.append(("γ", case.gamma, wide))
-    if not (spec.axis == 1 and key in ("dgamma", "dbeta")):
-        var = np.var(case.x, axis=spec.axis, keepdims=key in ("dx_hat", "dx"))
-        parts.append((f"(σ²{spec.words['B']} + ε)", np.sqrt(var + case.eps), tuple(range(-4, 5))))
+    if spec.params:  # GroupNorm: the positions of a channel
+        parts.append(("H·W", case.x[0, 0].size, (-1, 0, 1)))
+    else:
+        parts.append(("N" if M == "C" else "C", case.x.size / m, (-1, 0, 1)))  # the other axis: x.shape[1] for m
+    entries = key in ("dx_hat", "dx")
+    if spec.axis == 0 or key not in STATISTICS:  # LayerNorm's γ is per feature, σ² per example
+        parts.append(("γ", case.gamma.reshape(-1, *[1] * (case.x.ndim - 2)) if entries else case.gamma, wide))
+    if spec.axis == 0 or key not in ("dgamma", "dbeta"):
+        std = np.sqrt(spec.statistic(case) + case.eps)
+        std = _spread(spec, std, case.x) if entries else std
+        parts.append((f"({spec.words['var']} + ε)", std, tuple(range(-4, 5))))
     return parts
+
+
+def _spread(spec: NormSpec, stat: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A value per group of Alg. 1 onto each of the group's entries of x (BatchNorm's broadcast as they are)."""
+    if spec.axis == 0:
+        return stat
+    n = x.shape[0]
+    return np.broadcast_to(stat.reshape(n, -1, 1), (n, stat.size // n, x.size // stat.size)).reshape(x.shape)
 
 
 def _exponents(parts: list[tuple[str, Any, tuple[int, ...]]]) -> list[tuple[int, ...]]:
@@ -606,7 +700,7 @@ def _product(parts: list[tuple[str, Any, tuple[int, ...]]], exps: tuple[int, ...
 
 
 def _power(symbol: str, e: int) -> str:
-    if symbol.startswith("(σ²"):  # exponents of √(σ² + ε)
+    if symbol.endswith(" + ε)"):  # exponents of √(σ² + ε)
         return symbol + {1: "^(1/2)", 2: "", 3: "^(3/2)", 4: "^2"}[e]
     if symbol == "2":
         return str(2**e)
@@ -629,17 +723,13 @@ def _describe_factor(spec: NormSpec, key: str, parts, exps: tuple[int, ...], sig
     name = _factor_name(parts, exps)
     used = {p[0]: e for p, e in zip(parts, exps) if e}
     what = f"{sym} is off by the factor {'−' if sign < 0 else ''}{name} on every case"
-    var = f"(σ²{spec.words['B']} + ε)"
+    var = f"({spec.words['var']} + ε)"
     count = parts[1][0]
     if key == "dvar" and used == {"2": 1, var: 1} and sign > 0:
-        s = f"√(σ²{spec.words['B']} + ε)"
-        return (
-            f"{what}: that is ∂ℓ/∂σ, the derivative with respect to σ = {s}; "
-            f"Sec. 3 wants ∂ℓ/∂σ²{spec.words['B']} = ∂ℓ/∂σ · 1/(2σ)"
-        )
-    if used == {count: -1} and sign > 0 and key in ("dgamma", "dbeta", "dvar", "dmean"):
+        return f"{what}: that is ∂ℓ/∂σ, the derivative with respect to σ = √{var}; Sec. 3 wants {sym} = ∂ℓ/∂σ · 1/(2σ)"
+    if used == {count: -1} and sign > 0 and key in ("dgamma", "dbeta", *STATISTICS):
         over = spec.sums_over(key)[1]
-        i = spec.words["i"] if key in ("dvar", "dmean") else "i"
+        i = spec.words["i"] if key in STATISTICS else "i"
         return f"{what}: Sec. 3 sums over {over}, Σ_{i}, where a mean divides by {count}"
     if used == {"γ": -1}:
         return what + ": a factor γ is missing"
@@ -659,18 +749,28 @@ def _fit(diff: np.ndarray, term: np.ndarray, size: float) -> float | None:
     return a if np.max(np.abs(d - a * t)) <= FIT_TOLERANCE * size else None
 
 
-def _describe_term(spec: NormSpec, key: str, name: str, coef: list[float], all_cases: list[Case]) -> str:
+def _describe_term(spec: NormSpec, key: str, names: list[str], coef: list[float], all_cases: list[Case]) -> str:
+    """got − expected = coef · (the sum of the terms `names`) in words: missing, a sign, a factor, an extra."""
     sym = spec.symbol(key)
+    what, name, it = (
+        (f"the term {names[0]}", names[0], "it")
+        if len(names) == 1
+        else (
+            f"the terms {' and '.join(names)}",
+            " + ".join(names),
+            "them",
+        )
+    )
     close = lambda a, b: abs(a - b) <= 1e-6 * max(1.0, abs(b))  # noqa: E731
     for target, text in (
-        (-1.0, "is missing the term"),
-        (-2.0, "has the wrong sign on the term"),
-        (1.0, "counts twice the term"),
+        (-1.0, "is missing"),
+        (-2.0, "has the wrong sign on"),
+        (1.0, "counts twice"),
     ):
         if all(close(a, target) for a in coef):
-            return f"{sym} {text} {name}"
-    parts = [_factor_parts(spec, key, c)[:4] for c in all_cases]  # the numbers: 2, m, m − 1 and the other count
-    counts = [spec.count(key, c.x.shape)[1] for c in all_cases]
+            return f"{sym} {text} {what}"
+    parts = [[p for p in _factor_parts(spec, key, c) if np.ndim(p[1]) == 0] for c in all_cases]  # the numbers
+    counts = [spec.count(key, c)[1] for c in all_cases]
     small, large = int(np.argmin(counts)), int(np.argmax(counts))
     with np.errstate(all="ignore"):
         candidates = [
@@ -678,7 +778,7 @@ def _describe_term(spec: NormSpec, key: str, name: str, coef: list[float], all_c
         ]
     for fam, values in candidates:  # the term appears fam times: got = … + fam · term
         if all(close(1 + a, v) for a, v in zip(coef, values)):
-            return f"{sym} has the term {name} multiplied by {fam}, where Sec. 3 has it once"
+            return f"{sym} has {what} multiplied by {fam}, where Sec. 3 has {it} once"
     for fam, values in candidates:  # an extra fam · term on top of the right answer
         for sign in (1.0, -1.0):
             if all(close(a, sign * v) for a, v in zip(coef, values)):
@@ -686,7 +786,7 @@ def _describe_term(spec: NormSpec, key: str, name: str, coef: list[float], all_c
                 tail = f"; it shrinks as {spec.words['m']} grows, so only small batches show it" if shrinks else ""
                 return f"{sym} has an extra {'−' if sign < 0 else ''}{fam} × ({name}){tail}"
     shown = ", ".join(f"{a:.3g}" for a in coef[:3])
-    return f"{sym} is off by a multiple of the term {name} (× {shown}, … on the cases in turn)"
+    return f"{sym} is off by a multiple of {what} (× {shown}, … on the cases in turn)"
 
 
 def _explain_shape(spec: NormSpec, key: str, case: Case, value: Any, expected: dict) -> str:
@@ -695,6 +795,15 @@ def _explain_shape(spec: NormSpec, key: str, case: Case, value: Any, expected: d
     where = f"{sym} has shape {got.shape} where {exp.shape} is expected (case {case.name})"
     axis, over = spec.sums_over(key)
     per = "feature" if exp.ndim == 2 or key in ("dgamma", "dbeta") or spec.axis == 0 else "example"
+    if key in STATISTICS and exp.ndim == 2 and got.ndim == 2 and got.shape[0] == exp.shape[0]:  # GroupNorm's (N, G)
+        one = {1: "one per example, over all C channels (LayerNorm's)", x.shape[1]: "one per channel (InstanceNorm's)"}
+        if got.shape[1] in one:
+            return where + f": {one[got.shape[1]]}; GroupNorm's are one per example and group of C/G channels"
+    if key in ("dgamma", "dbeta") and x.ndim > 2 and got.shape == x.shape[1:]:
+        return where + (
+            ": summed over the examples only; γ_k and β_k serve every example and position: "
+            f"Σ over the axes {(0, *range(2, x.ndim))}"
+        )
     if got.ndim == 2 and got.shape == exp.shape[::-1] and got.shape != exp.shape:
         right = np.max(np.abs(got.T - exp)) <= TOLERANCE * max(1.0, float(np.max(np.abs(exp))))
         return where + (": transposed, the right numbers with rows and columns swapped" if right else ": transposed")
@@ -738,7 +847,8 @@ def _explain_shape(spec: NormSpec, key: str, case: Case, value: Any, expected: d
 
 
 def load_attempt(path: str | Path, layer: str | None = None, timeout: float | None = TIMEOUT) -> Callable[..., Any]:
-    """Import the learner's file and return its `batchnorm_backward` (or `layernorm_backward`, …):
+    """Import the learner's file and return its `batchnorm_backward` (or `layernorm_backward`, `rmsnorm_backward`,
+    `groupnorm_backward`):
     with `layer` None, whichever norm's function the file defines.
 
     Raises CheckError, one line naming the file and the problem, when it cannot (CheckTimeout,
@@ -747,17 +857,18 @@ def load_attempt(path: str | Path, layer: str | None = None, timeout: float | No
     path = Path(path)
     module = load_module(path, timeout)
     found = {k: v for k, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__}
-    wanted = [NORMS[layer].function] if layer else [s.function for s in NORMS.values()]
-    name = next((n for n in wanted if n in found), None)
-    if name is None:
+    wanted = [NORMS[layer]] if layer else list(NORMS.values())
+    spec = next((s for s in wanted if s.function in found), None)
+    if spec is None:
         others = [f"--layer {k}" for k, s in NORMS.items() if s.function in found]
         defined = " and ".join(s.function for s in NORMS.values() if s.function in found)
         hint = f": it defines {defined}, so use {' or '.join(others)} (or leave --layer out)" if others else ""
         listed = ", ".join(sorted(found)) or "none"
-        raise CheckError(f"{path}: no function {' or '.join(wanted)}(dy, x, gamma, eps) (found: {listed}){hint}")
-    fn = found[name]
+        raise CheckError(f"{path}: no function {' or '.join(s.signature for s in wanted)} (found: {listed}){hint}")
+    fn = found[spec.function]
     try:
-        inspect.signature(fn).bind(None, None, None, None)
+        inspect.signature(fn).bind(*[None] * (4 + len(spec.params)))
     except TypeError:
-        raise CheckError(f"{path}: {name}{inspect.signature(fn)} must take (dy, x, gamma, eps)") from None
+        takes = spec.signature[len(spec.function) :]
+        raise CheckError(f"{path}: {spec.function}{inspect.signature(fn)} must take {takes}") from None
     return fn

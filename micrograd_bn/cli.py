@@ -493,14 +493,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="the demo's file name without .py (none: list the demos)")
     p.add_argument("demo_args", nargs=argparse.REMAINDER, help="passed on to the demo (e.g. --quick --out DIR)")
 
-    layers = ("batchnorm", "layernorm")
-    p = add("exercise", _exercise, "write a template for deriving BatchNorm's backward yourself (Sec. 3)")
+    layers = ("batchnorm", "layernorm", "rmsnorm", "groupnorm")  # check.NORMS, without importing NumPy to parse
+    p = add("exercise", _exercise, "write a template for deriving a norm's backward yourself (Sec. 3)")
     p.add_argument("--out", metavar="FILE.py", help="file to write (default LAYER_backward.py); never overwritten")
     p.add_argument("--layer", choices=layers, default="batchnorm", help="which layer's backward (default batchnorm)")
     p.add_argument("--example", action="store_true", help="write a filled-in attempt with a classic mistake instead")
 
     p = add("check", _check, "grade your backward (from `exercise`) quantity by quantity against autodiff")
-    p.add_argument("file", metavar="FILE", help="your Python file defining batchnorm_backward(dy, x, gamma, eps)")
+    p.add_argument(
+        "file",
+        metavar="FILE",
+        help="your Python file defining batchnorm_backward(dy, x, gamma, eps) (or layernorm_, rmsnorm_backward, "
+        "groupnorm_backward(dy, x, gamma, eps, num_groups))",
+    )
     p.add_argument("--layer", choices=layers, help="which layer's backward (default: the function the file defines)")
     p.add_argument(
         "--timeout",

@@ -149,21 +149,36 @@ def autodiff(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     return {**out, "running_mean": np.array(layer.running_mean), "running_var": np.array(layer.running_var)}
 
 
-def layer_gradients(layer, x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, axis: int) -> dict:
+def layer_gradients(
+    layer, x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, axis: int, groups: int | None = None
+) -> dict:
     """Run a norm `layer` (γ, β set) on x, backpropagate ℓ = Σ y·dy, and read Sec. 3's quantities off
-    the nodes of Alg. 1 it names (`layer.last`: one per feature for axis 0, per example for axis 1)."""
+    the nodes of Alg. 1 it names (`layer.last`: one per feature for axis 0, per example for axis 1,
+    per example and group for GroupNorm's `groups`, its statistics then (N, G)). RMSNorm's
+    statistic is the mean square, read as dms; a layer without β (RMSNorm) has no dbeta."""
     for k in range(len(gamma)):
-        layer.weight[k].data, layer.bias[k].data = float(gamma[k]), float(beta[k])
+        layer.weight[k].data = float(gamma[k])
+        if layer.bias is not None:
+            layer.bias[k].data = float(beta[k])
     upstream_loss(layer(_nested(x.tolist(), Value)), dy.tolist()).backward()
-    stack = np.column_stack if axis == 0 else np.vstack
-    return {
-        "dx_hat": stack([[v.grad for v in n.x_hat] for n in layer.last]),
-        "dvar": np.array([n.var.grad for n in layer.last]),
-        "dmean": np.array([n.mean.grad for n in layer.last]),
-        "dx": stack([[v.grad for v in n.x] for n in layer.last]),
-        "dgamma": np.array([g.grad for g in layer.weight]),
-        "dbeta": np.array([b.grad for b in layer.bias]),
-    }
+    nodes = layer.last
+
+    def entries(name: str) -> np.ndarray:
+        grads = [[v.grad for v in getattr(n, name)] for n in nodes]
+        return np.column_stack(grads) if axis == 0 else np.array(grads).reshape(x.shape)
+
+    def stats(name: str) -> np.ndarray:
+        grads = np.array([getattr(n, name).grad for n in nodes])
+        return grads.reshape(x.shape[0], groups) if groups else grads
+
+    centered = nodes[0].mean is not None  # RMSNorm's are not: no μ
+    out = {"dx_hat": entries("x_hat"), "dvar" if centered else "dms": stats("var")}
+    if centered:
+        out["dmean"] = stats("mean")
+    out |= {"dx": entries("x"), "dgamma": np.array([g.grad for g in layer.weight])}
+    if layer.bias is not None:
+        out["dbeta"] = np.array([b.grad for b in layer.bias])
+    return out
 
 
 def _nested(data, fn: Callable):

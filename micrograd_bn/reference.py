@@ -63,7 +63,7 @@ def sec3_terms(
     ddof: int = 0,
     ddof_slope: int | None = None,
     absolute: bool = False,
-    param_axis: int = 0,
+    param_axis: int | tuple[int, ...] = 0,
 ) -> dict[str, list[Array]]:
     """Sec. 3's chain rule term by term: each quantity's list of terms, whose sum is the quantity.
 
@@ -73,7 +73,8 @@ def sec3_terms(
     the unbiased variance Σ(x_i − μ_B)²/(m−1) in both σ²_B and ∂σ²_B/∂x_i = 2(x_i − μ_B)/(m−1)
     (`ddof_slope=0`: in σ²_B only);
     `absolute=True` makes every factor positive (the size of the terms, `compare.term_scales`);
-    γ and β sum over `param_axis` (1 for LayerNorm's transposed rows).
+    γ and β sum over `param_axis` (1 for LayerNorm's transposed rows; (): per entry, not summed);
+    `gamma` may be one γ per entry, (m, C), as GroupNorm's channels give.
 
     >>> x, dy = np.array([[1.0], [2.0], [4.0]]), np.array([[0.5], [-1.0], [2.0]])
     >>> terms = sec3_terms(dy, x, np.ones(1), 1e-5)
@@ -101,6 +102,18 @@ def sec3_terms(
     terms["dgamma"] = [pos(dy * x_hat).sum(axis=param_axis)]
     terms["dbeta"] = [pos(dy).sum(axis=param_axis)]
     return terms
+
+
+# Each quantity's terms in the paper's symbols, in `sec3_terms`'s order: the checker's diagnoses and the
+# exercise's comments name them ({B}, {i}, {m} filled in per norm: μ_B, x_i, m for BatchNorm).
+SEC3_TERM_NAMES = {
+    "dx_hat": ("∂ℓ/∂y_{i} · γ",),
+    "dvar": ("Σ_{i} ∂ℓ/∂x̂_{i} · (x_{i} − μ{B}) · (−1/2)(σ²{B} + ε)^(−3/2)",),
+    "dmean": ("Σ_{i} ∂ℓ/∂x̂_{i} · −1/√(σ²{B} + ε)", "∂ℓ/∂σ²{B} · Σ_{i} −2(x_{i} − μ{B}) / {m}"),
+    "dx": ("∂ℓ/∂x̂_{i} · 1/√(σ²{B} + ε)", "∂ℓ/∂σ²{B} · 2(x_{i} − μ{B}) / {m}", "∂ℓ/∂μ{B} · 1/{m}"),
+    "dgamma": ("Σ_i ∂ℓ/∂y_i · x̂_i",),
+    "dbeta": ("Σ_i ∂ℓ/∂y_i",),
+}
 
 
 def backward(dy: Array, x: Array, gamma: Array, eps: float) -> dict[str, Array]:
@@ -247,8 +260,16 @@ def rms_norm_terms(
     terms["dms"] = [(dx_hat * pos(x)).sum(axis=1) * pos(-0.5) * (ms + eps) ** -1.5]
     dms = pos(given.get("dms", terms["dms"][0]))
     terms["dx"] = [dx_hat / np.sqrt(ms + eps)[:, None], dms[:, None] * 2.0 * pos(x) / c]
-    terms["dgamma"] = [_param_grads(pos(dy), pos(x_hat))["dgamma"]]
+    terms["dgamma"] = [_per_channel_sum(pos(dy * x_hat))]
     return terms
+
+
+RMS_NORM_TERM_NAMES = {  # `rms_norm_terms`'s, as SEC3_TERM_NAMES
+    "dx_hat": ("∂ℓ/∂y_k · γ_k",),
+    "dms": ("Σ_k ∂ℓ/∂x̂_k · x_k · (−1/2)(ms + ε)^(−3/2)",),
+    "dx": ("∂ℓ/∂x̂_k · 1/√(ms + ε)", "∂ℓ/∂ms · 2x_k / C"),
+    "dgamma": ("Σ_n ∂ℓ/∂y_n · x̂_n",),
+}
 
 
 def group_norm_forward(x: Array, gamma: Array, beta: Array, eps: float, num_groups: int) -> dict[str, Array]:
@@ -278,7 +299,7 @@ def group_norm_backward(dy: Array, x: Array, gamma: Array, eps: float, num_group
         ∂ℓ/∂γ_k = Σ_n Σ_hw ∂ℓ/∂y · x̂,  ∂ℓ/∂β_k = Σ_n Σ_hw ∂ℓ/∂y      over examples and positions
 
     These are `backward`'s lines once ∂ℓ/∂x̂_i is formed, so it runs on the groups (columns of
-    the transpose) with dy·γ_k as dy and γ = 1. Returns dx_hat and dx (x's shape), dvar and
+    the transpose) with each entry's γ_k (`group_norm_terms`). Returns dx_hat and dx (x's shape), dvar and
     dmean ((N, G)), dgamma and dbeta ((C,)).
 
     >>> x, dy = np.array([[1.0, 2.0, 4.0, 0.0, 3.0, 6.0]]), np.array([[1.0, 0.0, 0.0, 0.0, 0.0, 1.0]])
@@ -286,23 +307,39 @@ def group_norm_backward(dy: Array, x: Array, gamma: Array, eps: float, num_group
     >>> g["dvar"].round(4).tolist(), g["dx"].round(4).tolist()
     ([[0.3436, -0.1021]], [[0.2291, -0.3436, 0.1145, 0.068, -0.1361, 0.068]])
     """
-    c, stats = x.shape[1], (x.shape[0], num_groups)
-    dx_hat = dy * _per_channel(gamma, x)
-    groups = backward(_groups(dx_hat, num_groups), _groups(x, num_groups), np.ones(1), eps)  # per group
-    x_hat = group_norm_forward(x, np.ones(c), np.zeros(c), eps, num_groups)["x_hat"]
-    return {
-        "dx_hat": dx_hat,
-        "dvar": groups["dvar"].reshape(stats),
-        "dmean": groups["dmean"].reshape(stats),
-        "dx": _ungroup(groups["dx"], x.shape),
-        **_param_grads(dy, x_hat),
+    return {key: sum(terms[1:], terms[0]) for key, terms in group_norm_terms(dy, x, gamma, eps, num_groups).items()}
+
+
+def group_norm_terms(
+    dy: Array, x: Array, gamma: Array, eps: float, num_groups: int, given: dict[str, Array] | None = None, **options
+) -> dict[str, list[Array]]:
+    """`group_norm_backward`'s equations term by term: `sec3_terms` on the groups (`_groups`'s columns), each
+    entry with its channel's γ_k, then ∂ℓ/∂γ_k, ∂ℓ/∂β_k summed over the examples and positions.
+
+    Shapes as `group_norm_backward`'s; `given` and the options as `sec3_terms`'s, in GroupNorm's shapes.
+
+    >>> terms = group_norm_terms(np.ones((1, 4)), np.arange(4.0)[None], np.ones(4), 0.0, 2)
+    >>> [len(terms[k]) for k in ("dx_hat", "dvar", "dmean", "dx")], terms["dvar"][0].shape
+    ([1, 1, 2, 3], (1, 2))
+    """
+    stats = (x.shape[0], num_groups)
+    given = {k: (_groups(v, num_groups) if k == "dx_hat" else v.reshape(-1)) for k, v in (given or {}).items()}
+    gammas = _groups(np.broadcast_to(_per_channel(gamma, x), x.shape), num_groups)  # entry i's γ_k
+    cols = sec3_terms(_groups(dy, num_groups), _groups(x, num_groups), gammas, eps, given, param_axis=(), **options)
+    back = {
+        "dx_hat": lambda t: _ungroup(t, x.shape),
+        "dx": lambda t: _ungroup(t, x.shape),
+        "dvar": lambda t: t.reshape(stats),
+        "dmean": lambda t: t.reshape(stats),
+        "dgamma": lambda t: _per_channel_sum(_ungroup(t, x.shape)),  # ∂ℓ/∂γ_k: Σ over examples and positions
+        "dbeta": lambda t: _per_channel_sum(_ungroup(t, x.shape)),
     }
+    return {k: [back[k](t) for t in ts] for k, ts in cols.items()}
 
 
-def _param_grads(dy: Array, x_hat: Array) -> dict[str, Array]:
-    """∂ℓ/∂γ_k = Σ ∂ℓ/∂y · x̂ and ∂ℓ/∂β_k = Σ ∂ℓ/∂y over all axes but the channel's (axis 1 of (N, C, …))."""
-    axes = (0, *range(2, dy.ndim))
-    return {"dgamma": (dy * x_hat).sum(axis=axes), "dbeta": dy.sum(axis=axes)}
+def _per_channel_sum(v: Array) -> Array:
+    """Σ over every axis of (N, C, …) but the channel's, axis 1."""
+    return v.sum(axis=(0, *range(2, v.ndim)))
 
 
 def _groups(x: Array, num_groups: int) -> Array:

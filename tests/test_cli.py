@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from micrograd_bn import cli
+from micrograd_bn.check import NORMS
 
 
 def test_compare_prints_table_and_exits_zero(capsys):
@@ -330,7 +331,7 @@ def test_readme_commands_leave_nothing_untracked():
     for line in readme.splitlines():
         if "micrograd-bn " in line:
             written |= set(re.findall(r"--(?:out|html|frames) ([^\s`]+)", line))
-    written |= {"batchnorm_backward.py", "layernorm_backward.py"}
+    written |= {f"{layer}_backward.py" for layer in NORMS}
     assert {"my_bn.py", "attempt.py", "batchnorm.svg", "backward.html"} <= written
     for path in written:
         ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT).returncode == 0
@@ -383,7 +384,10 @@ def test_a_huge_eps_is_refused(capsys):
         (["compare", "--bogus"], "micrograd-bn compare: unrecognized arguments: --bogus (usage: micrograd-bn compare "),
         (["compare", "--batch", "x"], "micrograd-bn compare: argument --batch: must be a positive integer, got 'x'"),
         (["graph", "--digits", "1000"], "micrograd-bn graph: argument --digits: must be at most 17"),
-        (["exercise", "--layer", "x"], "(usage: micrograd-bn exercise [--out FILE.py] [--layer {batchnorm,layernorm}]"),
+        (
+            ["exercise", "--layer", "x"],
+            f"(usage: micrograd-bn exercise [--out FILE.py] [--layer {{{','.join(NORMS)}}}]",
+        ),
         ([], "micrograd-bn: the following arguments are required: COMMAND (usage: micrograd-bn [--version] COMMAND"),
     ],
 )
