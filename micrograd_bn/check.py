@@ -9,10 +9,10 @@ place, a look-alike quantity, a factor, or a missing or extra term of Sec. 3's e
 Each later wrong quantity is then said to follow from it, to be wrong on its own (shown by
 substituting your earlier values into its equation), or "cannot tell yet".
 
-A norm is data (`NormSpec`): its function's name and quantities, the axis Alg. 1 sums over,
-its symbols, its cases and its closed form term by term (`reference.sec3_terms` and the
-others, with their names); errors are measured as `compare` measures them, over the size of
-the terms each equation sums.
+A norm is data (`norms.Norm`): its function's name and quantities, the axis Alg. 1 sums over,
+its symbols and its closed form term by term (`reference.sec3_terms` and the others, with
+their names); its cases are here. Errors are measured as `compare` measures them, over the
+size of the terms each equation sums.
 
 References: Ioffe & Szegedy, arXiv 1502.03167, Alg. 1, Sec. 3 (the chain rule), Sec. 3.2
 (per-feature-map statistics); Ba et al., arXiv 1607.06450 (LayerNorm: the same Alg. 1 over
@@ -47,23 +47,13 @@ from .grading import (
     raised_at,
 )
 from .learner import function_name, learner_code, load_module
+from .norms import NORMS, STATISTICS, Norm
 
-KEYS = ("dx_hat", "dvar", "dmean", "dx", "dgamma", "dbeta")  # Sec. 3's order
-STATISTICS = ("dvar", "dmean", "dms")  # one per statistic of Alg. 1 (RMSNorm's ms: its mean square)
 UPSTREAM = {  # the earlier quantities each equation uses (those a norm has)
     "dvar": ("dx_hat",),
     "dms": ("dx_hat",),
     "dmean": ("dx_hat", "dvar"),
     "dx": ("dx_hat", "dvar", "dms", "dmean"),
-}
-SYMBOLS = {
-    "dx_hat": "∂ℓ/∂x̂_{i}",
-    "dvar": "∂ℓ/∂σ²{B}",
-    "dms": "∂ℓ/∂ms",
-    "dmean": "∂ℓ/∂μ{B}",
-    "dx": "∂ℓ/∂x_{i}",
-    "dgamma": "∂ℓ/∂γ",
-    "dbeta": "∂ℓ/∂β",
 }
 TUPLE_KEYS = ("dx", "dgamma", "dbeta")  # CS231n's batchnorm_backward returns (dx, dgamma, dbeta)
 PRECISION = 1e-4  # below this on every case, a wrong answer is rounding (float32), not algebra
@@ -88,92 +78,7 @@ class Case:
     args: tuple = ()  # the arguments after eps: GroupNorm's num_groups
 
 
-@dataclass(frozen=True)
-class NormSpec:
-    """One norm's exercise: the learner's function, the axis Alg. 1 sums over, the symbols, the
-    cases (name, rows, C, ε, shift, scale, BatchNorm2d's (N, H, W), GroupNorm's (G,) or (G, H, W),
-    or None), the layer autodiff builds, the closed form's terms (`reference.sec3_terms` or a norm's
-    own) with their names, the statistic under the root (σ² or ms) and the quantities."""
-
-    name: str
-    function: str
-    axis: int  # Alg. 1's statistics: over the batch (0, BatchNorm) or within each example (1)
-    words: dict[str, str]  # fills the {B}, {i}, {m} of the equations; var: the statistic under the root
-    case_specs: tuple[tuple, ...]
-    layer: Callable[..., Any]  # (x's shape, ε, *case.args) -> the engine's layer
-    terms: Callable[..., dict[str, list[np.ndarray]]]  # (dy, x, gamma, eps, *args, given=, **model) -> terms
-    term_names: Mapping[str, tuple[str, ...]]  # the terms' names, from reference
-    statistic: Callable[[Case], np.ndarray]  # σ²_B (or ms) of a case, one per group of Alg. 1
-    keys: tuple[str, ...] = KEYS
-    params: tuple[str, ...] = ()  # the learner's arguments after eps
-
-    @property
-    def signature(self) -> str:
-        return f"{self.function}({', '.join(('dy', 'x', 'gamma', 'eps', *self.params))})"
-
-    def symbol(self, key: str) -> str:
-        return SYMBOLS[key].format(**self.words)
-
-    def equation_terms(self, key: str) -> list[str]:
-        return [t.format(**self.words) for t in self.term_names[key]]
-
-    def count(self, key: str, case: Case) -> tuple[str, float]:
-        """How many entries the quantity's Σ adds up, and its symbol: m (BatchNorm, GroupNorm); C or N (LayerNorm)."""
-        if key in ("dgamma", "dbeta") and self.axis == 1:  # γ and β sum over the examples (and positions)
-            return "N" if case.x.ndim == 2 else "N·H·W", case.x.size / case.x.shape[1]
-        return self.words["m"], case.x.size / self.statistic(case).size
-
-    def sums_over(self, key: str) -> tuple[int, str]:
-        """The axis Sec. 3's Σ runs over for a per-feature or per-example quantity, and it in words."""
-        if key in STATISTICS:
-            return self.axis, self.words["over"]
-        return 0, "the batch" if self.axis == 0 else "the examples"
-
-
-def _batchnorm_layer(shape: tuple[int, ...], eps: float):
-    from .batchnorm import BatchNorm1d, BatchNorm2d
-
-    return (BatchNorm2d if len(shape) == 4 else BatchNorm1d)(shape[1], eps=eps)
-
-
-def _layernorm_layer(shape: tuple[int, ...], eps: float):
-    from .batchnorm import LayerNorm
-
-    return LayerNorm(shape[1], eps=eps)
-
-
-def _rmsnorm_layer(shape: tuple[int, ...], eps: float):
-    from .batchnorm import RMSNorm
-
-    return RMSNorm(shape[1], eps=eps)
-
-
-def _groupnorm_layer(shape: tuple[int, ...], eps: float, num_groups: int):
-    from .batchnorm import GroupNorm
-
-    return GroupNorm(num_groups, shape[1], eps=eps)
-
-
-BATCHNORM = NormSpec(
-    "BatchNorm",
-    "batchnorm_backward",
-    0,
-    {"B": "_B", "i": "i", "m": "m", "over": "the batch", "var": "σ²_B"},
-    (
-        ("m=2", 2, 3, 1e-5, 0.0, 1.0, None),
-        ("m=3, C=1", 3, 1, 1e-5, 0.0, 1.0, None),
-        ("m=4, ε=1", 4, 2, 1.0, 0.0, 1.0, None),
-        ("m=5, ε=1e-12, x·1e-3", 5, 3, 1e-12, 0.0, 1e-3, None),
-        ("m=7, x+100", 7, 2, 1e-5, 100.0, 1.0, None),
-        ("m=10, x·1e3", 10, 4, 1e-5, 0.0, 1e3, None),
-        ("m=64", 64, 3, 1e-5, 0.0, 1.0, None),
-        ("BatchNorm2d 2×3×2×3, m'=12", 12, 3, 1e-5, 1.0, 2.0, (2, 2, 3)),
-    ),
-    _batchnorm_layer,
-    reference.sec3_terms,
-    reference.SEC3_TERM_NAMES,
-    lambda c: reference.forward_train(c.x, c.gamma, c.beta, c.eps)["var"],
-)
+# name, rows, C, ε, shift, scale, and BatchNorm2d's (N, H, W) or GroupNorm's (G,), (G, H, W), or None
 PER_EXAMPLE_CASES = (  # LayerNorm's and RMSNorm's: N rows of C features, C playing m's part
     ("C=2", 3, 2, 1e-5, 0.0, 1.0, None),
     ("C=3, N=1", 1, 3, 1e-5, 0.0, 1.0, None),
@@ -183,35 +88,20 @@ PER_EXAMPLE_CASES = (  # LayerNorm's and RMSNorm's: N rows of C features, C play
     ("C=10, x·1e3", 3, 10, 1e-5, 0.0, 1e3, None),
     ("C=64", 2, 64, 1e-5, 0.0, 1.0, None),
 )
-LAYERNORM = NormSpec(  # LayerNorm normalizes each of the N rows over its C features: C plays m's part
-    "LayerNorm",
-    "layernorm_backward",
-    1,
-    {"B": "", "i": "j", "m": "C", "over": "each example's features", "var": "σ²"},
-    PER_EXAMPLE_CASES,
-    _layernorm_layer,
-    reference.layer_norm_terms,
-    reference.SEC3_TERM_NAMES,
-    lambda c: reference.layer_norm_forward(c.x, c.gamma, c.beta, c.eps)["var"],
-)
-RMSNORM = NormSpec(  # RMSNorm: LayerNorm's rows without μ and β; the statistic is ms = (1/C) Σ_k x_k²
-    "RMSNorm",
-    "rmsnorm_backward",
-    1,
-    {"B": "", "i": "k", "m": "C", "over": "each example's features", "var": "ms"},
-    PER_EXAMPLE_CASES,
-    _rmsnorm_layer,
-    reference.rms_norm_terms,
-    reference.RMS_NORM_TERM_NAMES,
-    lambda c: reference.rms_norm_forward(c.x, c.gamma, c.eps)["ms"],
-    ("dx_hat", "dms", "dx", "dgamma"),
-)
-GROUPNORM = NormSpec(  # GroupNorm: Alg. 1 over each example's group of C/G channels and their positions
-    "GroupNorm",
-    "groupnorm_backward",
-    1,
-    {"B": "", "i": "i", "m": "m", "over": "each example's group of C/G channels", "var": "σ²"},
-    (
+CASE_SPECS = {
+    "batchnorm": (
+        ("m=2", 2, 3, 1e-5, 0.0, 1.0, None),
+        ("m=3, C=1", 3, 1, 1e-5, 0.0, 1.0, None),
+        ("m=4, ε=1", 4, 2, 1.0, 0.0, 1.0, None),
+        ("m=5, ε=1e-12, x·1e-3", 5, 3, 1e-12, 0.0, 1e-3, None),
+        ("m=7, x+100", 7, 2, 1e-5, 100.0, 1.0, None),
+        ("m=10, x·1e3", 10, 4, 1e-5, 0.0, 1e3, None),
+        ("m=64", 64, 3, 1e-5, 0.0, 1.0, None),
+        ("BatchNorm2d 2×3×2×3, m'=12", 12, 3, 1e-5, 1.0, 2.0, (2, 2, 3)),
+    ),
+    "layernorm": PER_EXAMPLE_CASES,
+    "rmsnorm": PER_EXAMPLE_CASES,
+    "groupnorm": (  # G between 1 and C, G = C (InstanceNorm), (N, C) and (N, C, H, W); m ≥ 2
         ("C=4, G=2", 3, 4, 1e-5, 0.0, 1.0, (2,)),
         ("1×3×2×2, G=3 (InstanceNorm)", 1, 3, 1e-5, 0.0, 1.0, (3, 2, 2)),
         ("C=6, G=3, ε=1", 2, 6, 1.0, 0.0, 1.0, (3,)),
@@ -220,13 +110,7 @@ GROUPNORM = NormSpec(  # GroupNorm: Alg. 1 over each example's group of C/G chan
         ("2×4×2×3, G=2", 2, 4, 1e-5, 1.0, 2.0, (2, 2, 3)),
         ("3×6×3×2, G=3, x·1e3", 3, 6, 1e-5, 0.0, 1e3, (3, 3, 2)),
     ),
-    _groupnorm_layer,
-    reference.group_norm_terms,
-    reference.SEC3_TERM_NAMES,
-    lambda c: reference.group_norm_forward(c.x, c.gamma, c.beta, c.eps, *c.args)["var"],
-    params=("num_groups",),
-)
-NORMS = {"batchnorm": BATCHNORM, "layernorm": LAYERNORM, "rmsnorm": RMSNORM, "groupnorm": GROUPNORM}
+}
 
 
 def cases(layer: str = "batchnorm") -> list[Case]:
@@ -238,7 +122,7 @@ def cases(layer: str = "batchnorm") -> list[Case]:
     ['m=2', 'm=3, C=1', 'm=4, ε=1']
     """
     out, spec = [], NORMS[layer]
-    for seed, (name, rows, c, eps, shift, scale, spatial) in enumerate(spec.case_specs):
+    for seed, (name, rows, c, eps, shift, scale, spatial) in enumerate(CASE_SPECS[layer]):
         rng = np.random.default_rng(1300 + seed)
         x = shift + scale * rng.normal(size=(rows, c))
         dy = rng.normal(size=(rows, c))  # continuous: never constant
@@ -264,11 +148,13 @@ def autodiff(case: Case, layer: str = "batchnorm") -> dict[str, np.ndarray]:
     x, dy = case.x, case.dy
     if case.spatial:
         x, dy = reference.from_columns(x, case.spatial), reference.from_columns(dy, case.spatial)
-    layer_ = spec.layer(x.shape, case.eps, *case.args)
-    return compare.layer_gradients(layer_, x, dy, case.gamma, case.beta, spec.axis, *case.args)
+    out = compare.layer_gradients(
+        spec.layer(x.shape, case.eps, *case.args), x, dy, case.gamma, case.beta, spec.axis, *case.args
+    )
+    return {key: out[key] for key in spec.keys}
 
 
-def sec3_terms(case: Case, spec: NormSpec, given: Mapping[str, np.ndarray] | None = None, **model) -> dict:
+def sec3_terms(case: Case, spec: Norm, given: Mapping[str, np.ndarray] | None = None, **model) -> dict:
     """Each quantity's terms from the norm's closed form, with `given` (the learner's values) for
     the earlier quantities each equation uses; `model` as `reference.sec3_terms`'s (ddof, absolute)."""
     eps = model.pop("eps", case.eps)
@@ -302,7 +188,7 @@ class Attempt:
     as_tuple: bool = False  # CS231n's (dx, dgamma, dbeta)
 
 
-def _call(fn: Callable, case: Case, spec: NormSpec, timeout: float | None) -> Attempt:
+def _call(fn: Callable, case: Case, spec: Norm, timeout: float | None) -> Attempt:
     args = {"dy": case.dy.copy(), "x": case.x.copy(), "gamma": case.gamma.copy()}  # copies: fn may write to them
     try:
         with learner_code(f"{function_name(fn)} (on case {case.name})", timeout):
@@ -403,9 +289,7 @@ class Diagnosis:
     follows from it (its equation with your earlier values gives yours), is wrong on its own, or
     cannot be told yet (an earlier value it uses could not be substituted)."""
 
-    def __init__(
-        self, spec: NormSpec, attempts: list[Attempt], expected: list[dict], sizes: list[dict], report: Report
-    ):
+    def __init__(self, spec: Norm, attempts: list[Attempt], expected: list[dict], sizes: list[dict], report: Report):
         self.spec, self.attempts, self.expected, self.sizes, self.report = spec, attempts, expected, sizes, report
         self.cases = [a.case for a in attempts]
         self.given = [_given(spec, a, e) for a, e in zip(attempts, expected)]
@@ -628,7 +512,7 @@ class Diagnosis:
         return on_its_own(sym)
 
 
-def _given(spec: NormSpec, attempt: Attempt, expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _given(spec: Norm, attempt: Attempt, expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The learner's values that Sec. 3's equations can take as the earlier quantities (right shape, finite, real)."""
     out = {}
     for k, v in attempt.answer.items():
@@ -657,10 +541,10 @@ def _changed_line(attempts: list[Attempt]) -> str:
     )
 
 
-def _factor_parts(spec: NormSpec, key: str, case: Case) -> list[tuple[str, Any, tuple[int, ...]]]:
+def _factor_parts(spec: Norm, key: str, case: Case) -> list[tuple[str, Any, tuple[int, ...]]]:
     """The factors a product may use on one case: (symbol, value, exponents tried); √(σ²+ε) in half-powers.
     The numbers come first: 2, m, m − 1 and the other axis's count (GroupNorm: H·W)."""
-    M, m = spec.count(key, case)
+    M, m = spec.count(key, case.x, *case.args)
     wide = (-2, -1, 0, 1, 2)
     parts: list[tuple[str, Any, tuple[int, ...]]] = [("2", 2.0, wide), (M, m, wide), (f"({M}−1)", m - 1, (-1, 0, 1))]
     if spec.params:  # GroupNorm: the positions of a channel
@@ -671,13 +555,13 @@ def _factor_parts(spec: NormSpec, key: str, case: Case) -> list[tuple[str, Any, 
     if spec.axis == 0 or key not in STATISTICS:  # LayerNorm's γ is per feature, σ² per example
         parts.append(("γ", case.gamma.reshape(-1, *[1] * (case.x.ndim - 2)) if entries else case.gamma, wide))
     if spec.axis == 0 or key not in ("dgamma", "dbeta"):
-        std = np.sqrt(spec.statistic(case) + case.eps)
+        std = np.sqrt(spec.statistic(case.x, case.gamma, case.beta, case.eps, *case.args) + case.eps)
         std = _spread(spec, std, case.x) if entries else std
         parts.append((f"({spec.words['var']} + ε)", std, tuple(range(-4, 5))))
     return parts
 
 
-def _spread(spec: NormSpec, stat: np.ndarray, x: np.ndarray) -> np.ndarray:
+def _spread(spec: Norm, stat: np.ndarray, x: np.ndarray) -> np.ndarray:
     """A value per group of Alg. 1 onto each of the group's entries of x (BatchNorm's broadcast as they are)."""
     if spec.axis == 0:
         return stat
@@ -716,7 +600,7 @@ def _factor_name(parts: list[tuple[str, Any, tuple[int, ...]]], exps: tuple[int,
     return text
 
 
-def _describe_factor(spec: NormSpec, key: str, parts, exps: tuple[int, ...], sign: float) -> str:
+def _describe_factor(spec: Norm, key: str, parts, exps: tuple[int, ...], sign: float) -> str:
     sym = spec.symbol(key)
     if not any(exps):
         return f"{sym} has the wrong sign (× −1) on every case"
@@ -749,7 +633,7 @@ def _fit(diff: np.ndarray, term: np.ndarray, size: float) -> float | None:
     return a if np.max(np.abs(d - a * t)) <= FIT_TOLERANCE * size else None
 
 
-def _describe_term(spec: NormSpec, key: str, names: list[str], coef: list[float], all_cases: list[Case]) -> str:
+def _describe_term(spec: Norm, key: str, names: list[str], coef: list[float], all_cases: list[Case]) -> str:
     """got − expected = coef · (the sum of the terms `names`) in words: missing, a sign, a factor, an extra."""
     sym = spec.symbol(key)
     what, name, it = (
@@ -770,7 +654,7 @@ def _describe_term(spec: NormSpec, key: str, names: list[str], coef: list[float]
         if all(close(a, target) for a in coef):
             return f"{sym} {text} {what}"
     parts = [[p for p in _factor_parts(spec, key, c) if np.ndim(p[1]) == 0] for c in all_cases]  # the numbers
-    counts = [spec.count(key, c)[1] for c in all_cases]
+    counts = [spec.count(key, c.x, *c.args)[1] for c in all_cases]
     small, large = int(np.argmin(counts)), int(np.argmax(counts))
     with np.errstate(all="ignore"):
         candidates = [
@@ -789,7 +673,7 @@ def _describe_term(spec: NormSpec, key: str, names: list[str], coef: list[float]
     return f"{sym} is off by a multiple of {what} (× {shown}, … on the cases in turn)"
 
 
-def _explain_shape(spec: NormSpec, key: str, case: Case, value: Any, expected: dict) -> str:
+def _explain_shape(spec: Norm, key: str, case: Case, value: Any, expected: dict) -> str:
     """A wrong shape in words a learner recognises: transposed, squeezed, keepdims, summed over the wrong axis."""
     sym, got, exp, x = spec.symbol(key), np.asarray(value), expected[key], case.x
     where = f"{sym} has shape {got.shape} where {exp.shape} is expected (case {case.name})"

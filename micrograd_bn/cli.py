@@ -35,6 +35,8 @@ IMAGE_FORMATS = ("svg", "png", "pdf")
 LOSS = "Σ y·dy"  # ℓ's operation, as the paper writes the probe ℓ = Σ_i y_i·dy_i
 MAX_DIGITS = 17  # a float64 has no more significant digits
 MAX_EPS = 1.0  # the largest ε compare's finite differences resolve on its random batches (σ²_B ≈ 1)
+LAYERS = ("batchnorm", "layernorm", "rmsnorm", "groupnorm")  # norms.NORMS, without importing NumPy to parse
+MOMENTUM = 0.1  # compare's default: PyTorch's
 MAX_ATTEMPT_BYTES = 1_000_000  # a derivation is a few kB: a larger file is not one
 EXIT_CODES = (
     "exit status: 0 ok; 1 a check failed (a tolerance in compare, a wrong or unfinished quantity in check); "
@@ -157,16 +159,29 @@ def _fit_batch(args: argparse.Namespace, cost_of: Callable[[int, int], budget.Co
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .compare import compare, format_table
+    from .compare import compare, compare_norm, format_table
 
     h, w = args.spatial or (1, 1)
-    _need_batch_statistics(args, h * w)
+    if args.layer == "batchnorm":
+        _need_batch_statistics(args, h * w)
+    elif args.momentum != MOMENTUM:
+        raise ValueError(f"--momentum is BatchNorm's running statistics; --layer {args.layer} keeps none")
+    if args.groups is not None and args.layer != "groupnorm":
+        raise ValueError(f"--groups is GroupNorm's G; use it with --layer groupnorm, not --layer {args.layer}")
+    if args.spatial and args.layer in ("layernorm", "rmsnorm"):
+        raise ValueError(f"--spatial is for --layer batchnorm or groupnorm: {args.layer} takes (N, C) here")
+    if args.layer == "groupnorm" and args.features % (args.groups or 1):
+        raise ValueError(f"--groups {args.groups} must divide --features {args.features}: a group is C/G channels")
     _fit_batch(
         args,
         lambda batch, features: budget.compare_cost(batch * features * h * w),
         " (its finite differences grow with the square of N·C·H·W)",
     )
-    result = compare(args.batch, args.features, args.seed, args.eps, args.momentum, spatial=args.spatial)
+    if args.layer == "batchnorm":
+        result = compare(args.batch, args.features, args.seed, args.eps, args.momentum, spatial=args.spatial)
+    else:
+        groups = 1 if args.groups is None else args.groups
+        result = compare_norm(args.layer, args.batch, args.features, args.seed, args.eps, groups, args.spatial)
     print(format_table(result))
     return 0 if result.ok else 1
 
@@ -463,17 +478,21 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(run=run, parser=p)
         return p
 
-    p = add("compare", _compare, "autodiff vs closed form vs finite differences (vs torch) for BatchNorm")
+    p = add("compare", _compare, "autodiff vs closed form vs finite differences (vs torch) for BatchNorm or a norm")
     _add_batch_options(p, batch=8, features=3, digits=False)
     p.add_argument("--eps", type=_eps, default=1e-5, help=f"ε in √(σ²_B + ε), 0 to {MAX_EPS:g} (default 1e-5)")
     p.add_argument(
         "--momentum",
         type=_momentum,
-        default=0.1,
+        default=MOMENTUM,
         metavar="M",
-        help="running-statistics momentum, or None (default 0.1)",
+        help=f"running-statistics momentum, or None (default {MOMENTUM}; BatchNorm only)",
     )
-    p.add_argument("--spatial", type=_shape, default=None, metavar="HxW", help="use BatchNorm2d on (N, C, H, W)")
+    p.add_argument(
+        "--spatial", type=_shape, default=None, metavar="HxW", help="use BatchNorm2d (or GroupNorm) on (N, C, H, W)"
+    )
+    p.add_argument("--layer", choices=LAYERS, default="batchnorm", help="which norm (default batchnorm)")
+    p.add_argument("--groups", type=_positive_int, metavar="G", help="GroupNorm's num_groups, dividing C (default 1)")
 
     p = add("graph", _graph, "render BatchNorm1d's graph after backward, with Alg. 1's steps as clusters")
     _add_batch_options(p, batch=4, features=1)
@@ -493,10 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="the demo's file name without .py (none: list the demos)")
     p.add_argument("demo_args", nargs=argparse.REMAINDER, help="passed on to the demo (e.g. --quick --out DIR)")
 
-    layers = ("batchnorm", "layernorm", "rmsnorm", "groupnorm")  # check.NORMS, without importing NumPy to parse
     p = add("exercise", _exercise, "write a template for deriving a norm's backward yourself (Sec. 3)")
     p.add_argument("--out", metavar="FILE.py", help="file to write (default LAYER_backward.py); never overwritten")
-    p.add_argument("--layer", choices=layers, default="batchnorm", help="which layer's backward (default batchnorm)")
+    p.add_argument("--layer", choices=LAYERS, default="batchnorm", help="which layer's backward (default batchnorm)")
     p.add_argument("--example", action="store_true", help="write a filled-in attempt with a classic mistake instead")
 
     p = add("check", _check, "grade your backward (from `exercise`) quantity by quantity against autodiff")
@@ -506,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="your Python file defining batchnorm_backward(dy, x, gamma, eps) (or layernorm_, rmsnorm_backward, "
         "groupnorm_backward(dy, x, gamma, eps, num_groups))",
     )
-    p.add_argument("--layer", choices=layers, help="which layer's backward (default: the function the file defines)")
+    p.add_argument("--layer", choices=LAYERS, help="which layer's backward (default: the function the file defines)")
     p.add_argument(
         "--timeout",
         type=_positive_seconds,

@@ -24,6 +24,7 @@ from . import reference
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .engine import Value
 from .nn import upstream_loss
+from .norms import NORMS
 from .numeric import central_difference, relative_error
 from .text import pad, text_width
 
@@ -70,6 +71,7 @@ class Comparison:
     beta: np.ndarray
     eps: float
     torch_note: str
+    title: str  # the norm and the batch, the table's first line
 
     @property
     def ok(self) -> bool:
@@ -127,8 +129,65 @@ def compare(
         witnesses["torch"] = by_torch
 
     scales = term_scales(xc, dyc, gamma, beta, eps)
+    title = f"BatchNorm, m = {m} values per feature, {features} features, ε = {eps:g}; ℓ = Σ y·dy, random dy"
+    return Comparison(_rows(QUANTITIES, closed, witnesses, scales), xc, dyc, gamma, beta, eps, torch_note, title)
+
+
+def compare_norm(
+    layer: str,
+    batch: int = 4,
+    features: int = 4,
+    seed: int = 0,
+    eps: float = 1e-5,
+    num_groups: int = 2,
+    spatial: tuple[int, int] | None = None,
+) -> Comparison:
+    """LayerNorm's, RMSNorm's or GroupNorm's gradients (`norms.NORMS[layer]`): autodiff against the
+    closed form, and central finite differences of ℓ for the leaves x, γ (and β).
+
+    x and dy are (N, C), or (N, C, H, W) with `spatial` (GroupNorm); `num_groups` is GroupNorm's G.
+
+    >>> result = compare_norm("rmsnorm", batch=2, features=3)
+    >>> result.ok, [r.key for r in result.rows]
+    (True, ['y', 'dx_hat', 'dms', 'dx', 'dgamma'])
+    """
+    norm = NORMS[layer]
+    if spatial and not norm.params:
+        raise ValueError(f"compare_norm: {norm.name} takes (N, C) batches here, got spatial={spatial}")
+    if norm.params and features % num_groups:
+        raise ValueError(f"compare_norm: num_groups={num_groups} must divide features={features}")
+    args = (num_groups,) if norm.params else ()
+    rng = np.random.default_rng(seed)
+    x, dy = rng.normal(size=(2, batch, features, *(spatial or ())))
+    gamma, beta = rng.normal(size=(2, features))
+    closed = {k: sum(t[1:], t[0]) for k, t in norm.terms(dy, x, gamma, eps, *args).items()}
+    closed["y"] = norm.forward(x, gamma, beta, eps, *args)["y"]
+    by_autodiff = layer_gradients(norm.layer(x.shape, eps, *args), x, dy, gamma, beta, norm.axis, *args)
+
+    def loss_of(x=x, gamma=gamma, beta=beta) -> float:
+        return float(np.sum(norm.forward(x, gamma, beta, eps, *args)["y"] * dy))
+
+    leaves = {"dx": ("x", x), "dgamma": ("gamma", gamma), "dbeta": ("beta", beta)}
+    steps = {k: (arg, at, 1e-5 * np.maximum(1.0, np.abs(at))) for k, (arg, at) in leaves.items() if k in closed}
+    witnesses = {"autodiff": by_autodiff, "finite diff": _partials(loss_of, steps)}
+    absolute = {k: sum(t[1:], t[0]) for k, t in norm.terms(dy, x, gamma, eps, *args, absolute=True).items()}
+    zeros = np.zeros(features)
+    absolute["y"] = np.abs(norm.forward(x, np.abs(gamma), zeros, eps, *args)["y"])  # |γ x̂|
+    absolute["y"] += norm.forward(x, zeros, np.abs(beta), eps, *args)["y"]  # + |β| (0 without β)
+    scales = {k: float(np.max(v)) for k, v in absolute.items()}
+    y = f"y_{norm.words['i']} = γx̂_{norm.words['i']}" + (" + β" if "dbeta" in closed else "")
+    quantities = [("y", y)] + [(k, norm.symbol(k)) for k in norm.keys]
+    shape = "×".join(map(str, x.shape))
+    groups = f", G = {num_groups} groups" if norm.params else ""
+    title = f"{norm.name}, x {shape}{groups}, ε = {eps:g}; ℓ = Σ y·dy, random dy"
+    note = f"PyTorch: compare's column is BatchNorm's only; {norm.name} is held to torch's in tests/golden"
+    return Comparison(_rows(quantities, closed, witnesses, scales), x, dy, gamma, beta, eps, note, title)
+
+
+def _rows(quantities, closed: dict, witnesses: dict[str, dict], scales: dict[str, float]) -> list[Row]:
+    """One Row per (key, symbol): each witness's values beside the closed form, and their errors."""
     rows = []
-    for key, symbol in QUANTITIES:
+    for key, symbol in quantities:
         row = Row(key, symbol, closed[key], scales[key])
         for name, values in witnesses.items():
             if key in values:
@@ -137,7 +196,14 @@ def compare(
                 row.abs_error[name] = delta
                 row.rel_error[name] = relative_error(delta, row.scale)
         rows.append(row)
-    return Comparison(rows, xc, dyc, gamma, beta, eps, torch_note)
+    return rows
+
+
+def _partials(loss_of: Callable[..., float], points: dict[str, tuple[str, np.ndarray, np.ndarray]]) -> dict:
+    """Central differences of ℓ: {key: ∂ℓ/∂arg at `at`, step `step`} for each key: (arg, at, step)."""
+    return {
+        key: central_difference(lambda v, a=arg: loss_of(**{a: v}), at, step) for key, (arg, at, step) in points.items()
+    }
 
 
 def autodiff(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, momentum) -> dict:
@@ -145,7 +211,6 @@ def autodiff(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     c = x.shape[1]
     layer = (BatchNorm2d if x.ndim == 4 else BatchNorm1d)(c, eps=eps, momentum=momentum)
     out = layer_gradients(layer, x, dy, gamma, beta, axis=0)
-    out["y"] = np.column_stack([[v.data for v in n.y] for n in layer.last])
     return {**out, "running_mean": np.array(layer.running_mean), "running_var": np.array(layer.running_var)}
 
 
@@ -163,16 +228,16 @@ def layer_gradients(
     upstream_loss(layer(_nested(x.tolist(), Value)), dy.tolist()).backward()
     nodes = layer.last
 
-    def entries(name: str) -> np.ndarray:
-        grads = [[v.grad for v in getattr(n, name)] for n in nodes]
-        return np.column_stack(grads) if axis == 0 else np.array(grads).reshape(x.shape)
+    def entries(name: str, attr: str = "grad") -> np.ndarray:
+        values = [[getattr(v, attr) for v in getattr(n, name)] for n in nodes]
+        return np.column_stack(values) if axis == 0 else np.array(values).reshape(x.shape)
 
     def stats(name: str) -> np.ndarray:
         grads = np.array([getattr(n, name).grad for n in nodes])
         return grads.reshape(x.shape[0], groups) if groups else grads
 
     centered = nodes[0].mean is not None  # RMSNorm's are not: no μ
-    out = {"dx_hat": entries("x_hat"), "dvar" if centered else "dms": stats("var")}
+    out = {"y": entries("y", "data"), "dx_hat": entries("x_hat"), "dvar" if centered else "dms": stats("var")}
     if centered:
         out["dmean"] = stats("mean")
     out |= {"dx": entries("x"), "dgamma": np.array([g.grad for g in layer.weight])}
@@ -202,18 +267,18 @@ def _finite_differences(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: 
             x_hat = (x - mu) / np.sqrt(s2 + eps)
         return float(np.sum((gamma * x_hat + beta) * dy))
 
-    def grad(arg: str, at: np.ndarray, step: np.ndarray) -> np.ndarray:
-        return central_difference(lambda v: loss_of(**{arg: v}), at, step)
-
     rel = 1e-5
-    return {
-        "dx_hat": grad("x_hat", fwd["x_hat"], np.full_like(x, rel)),
-        "dvar": grad("var", var, rel * (var + eps)),
-        "dmean": grad("mean", mean, rel * std),
-        "dx": grad("x", x, np.broadcast_to(rel * std, x.shape)),
-        "dgamma": grad("gamma", gamma, rel * np.maximum(1.0, np.abs(gamma))),
-        "dbeta": grad("beta", beta, rel * np.maximum(1.0, np.abs(beta))),
-    }
+    return _partials(
+        loss_of,
+        {
+            "dx_hat": ("x_hat", fwd["x_hat"], np.full_like(x, rel)),
+            "dvar": ("var", var, rel * (var + eps)),
+            "dmean": ("mean", mean, rel * std),
+            "dx": ("x", x, np.broadcast_to(rel * std, x.shape)),
+            "dgamma": ("gamma", gamma, rel * np.maximum(1.0, np.abs(gamma))),
+            "dbeta": ("beta", beta, rel * np.maximum(1.0, np.abs(beta))),
+        },
+    )
 
 
 def _torch(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, momentum) -> tuple:
@@ -269,9 +334,8 @@ def format_table(result: Comparison) -> str:
     def line(cells: list[str]) -> str:  # padded by display width: x̂'s hat takes no column
         return "  ".join(pad(c, w) for c, w in zip(cells, widths))
 
-    m, c = result.x.shape
     out = [
-        f"BatchNorm, m = {m} values per feature, {c} features, ε = {result.eps:g}; ℓ = Σ y·dy, random dy",
+        result.title,
         line(head),
         rule,
         *(line(row) for row in lines),

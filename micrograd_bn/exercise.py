@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .check import NORMS, NormSpec
+from .norms import NORMS, Norm
 
 _HEADER = '''"""Your {name} backward, derived by hand from Sec. 3 of Ioffe & Szegedy (arXiv 1502.03167).{also}
 
@@ -99,7 +99,7 @@ EXAMPLE = {
 }
 
 
-def equation(layer: NormSpec, key: str) -> str:
+def equation(layer: Norm, key: str) -> str:
     """Sec. 3's equation for `key`, from the terms the checker names.
 
     >>> equation(NORMS["batchnorm"], "dx")

@@ -7,8 +7,9 @@ import pytest
 from helpers import assert_close
 
 from micrograd_bn import cli, reference
-from micrograd_bn.check import KEYS, CheckError, cases, check_backward, load_attempt, sec3_terms
+from micrograd_bn.check import CheckError, cases, check_backward, load_attempt, sec3_terms
 from micrograd_bn.exercise import exercise_source
+from micrograd_bn.norms import KEYS, NORMS
 
 
 # A learner's derivation, written here from the paper (not from the checker), with knobs for the classic bugs.
@@ -183,11 +184,11 @@ def test_the_cases_cannot_be_passed_by_luck():
 
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
 def test_sec3_terms_add_up_to_the_closed_form(case):
-    from micrograd_bn.check import BATCHNORM, autodiff
+    from micrograd_bn.check import autodiff
 
     closed = reference.backward(case.dy, case.x, case.gamma, case.eps)
     by_autodiff = autodiff(case)
-    for key, terms in sec3_terms(case, BATCHNORM).items():
+    for key, terms in sec3_terms(case, NORMS["batchnorm"]).items():
         assert_close(sum(terms), closed[key], rtol=1e-9)
         assert_close(by_autodiff[key], closed[key], rtol=1e-9)
 
@@ -366,14 +367,14 @@ def test_layernorm_bug_zoo(name):
 
 
 def test_layernorm_right_derivation_passes_and_autodiff_matches_the_closed_form():
-    from micrograd_bn.check import LAYERNORM, autodiff
+    from micrograd_bn.check import autodiff
 
     assert check_backward(ln_derivation, layer="layernorm").ok
     assert check_backward(lambda dy, x, g, e: reference.layer_norm_backward(dy, x, g, e), layer="layernorm").ok
     for case in cases("layernorm"):
         closed = reference.layer_norm_backward(case.dy, case.x, case.gamma, case.eps)
         by_autodiff = autodiff(case, "layernorm")
-        for key, terms in sec3_terms(case, LAYERNORM).items():
+        for key, terms in sec3_terms(case, NORMS["layernorm"]).items():
             assert_close(sum(terms), closed[key], rtol=1e-9)
             assert_close(by_autodiff[key], closed[key], rtol=1e-9)
 

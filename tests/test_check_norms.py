@@ -8,8 +8,9 @@ import zoo_norms
 from helpers import assert_close
 
 from micrograd_bn import cli, reference
-from micrograd_bn.check import NORMS, CheckError, autodiff, cases, check_backward, load_attempt, sec3_terms
+from micrograd_bn.check import CheckError, autodiff, cases, check_backward, load_attempt, sec3_terms
 from micrograd_bn.exercise import exercise_source
+from micrograd_bn.norms import NORMS
 
 ZOOS = {"rmsnorm": zoo_norms.RMSNORM_WRONG, "groupnorm": zoo_norms.GROUPNORM_WRONG}
 SAYS = {  # what the diagnosis of each wrong derivation must say, in the checker's words

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from micrograd_bn import cli
-from micrograd_bn.check import NORMS
+from micrograd_bn.norms import NORMS
 
 
 def test_compare_prints_table_and_exits_zero(capsys):
@@ -443,3 +443,33 @@ def test_allowed_but_long_work_says_how_long_first(capsys, monkeypatch):
     out, err = capsys.readouterr()
     assert err.startswith("micrograd-bn compare: this will take about ") and err.endswith("; Ctrl-C stops it\n")
     assert err.count("\n") == 1 and "all witnesses agree" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--layer", "rmsnorm", "--batch", "2", "--features", "3"], "RMSNorm, x 2×3, ε = 1e-05"),
+        (["--layer", "groupnorm", "--features", "4", "--groups", "2", "--spatial", "2x2"], "x 8×4×2×2, G = 2 groups"),
+        (["--layer", "layernorm", "--batch", "1"], "LayerNorm, x 1×3"),
+    ],
+)
+def test_compare_other_norms(capsys, argv, says):
+    assert cli.main(["compare", *argv]) == 0
+    out = capsys.readouterr().out
+    assert says in out.splitlines()[0]
+    assert "all witnesses agree" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--layer", "groupnorm", "--features", "3", "--groups", "2"], "--groups 2 must divide --features 3"),
+        (["--layer", "rmsnorm", "--groups", "2"], "--groups is GroupNorm's G; use it with --layer groupnorm"),
+        (["--layer", "layernorm", "--spatial", "2x2"], "--spatial is for --layer batchnorm or groupnorm"),
+        (["--layer", "rmsnorm", "--momentum", "0.5"], "--momentum is BatchNorm's running statistics"),
+    ],
+)
+def test_compare_options_a_norm_cannot_take_are_one_line(capsys, argv, message):
+    assert cli.main(["compare", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"micrograd-bn compare: {message}") and err.count("\n") == 1, err

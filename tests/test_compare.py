@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 
 import numpy as np
@@ -93,3 +94,46 @@ def test_running_statistics_rows(momentum):
     want_var = (1 - factor) + factor * x.var(axis=0, ddof=1)  # unbiased, as PyTorch
     assert rows["running_var"].values["autodiff"] == pytest.approx(want_var, rel=1e-14)
     assert rows["running_var"].ok
+
+
+NORM_RUNS = {  # layer: compare_norm's keyword arguments
+    "layernorm": {"batch": 3, "features": 4},
+    "rmsnorm": {"batch": 2, "features": 5},
+    "groupnorm": {"batch": 2, "features": 6, "num_groups": 3},
+    "groupnorm 2d": {"batch": 2, "features": 4, "num_groups": 2, "spatial": (2, 3)},
+}
+
+
+@pytest.mark.parametrize("run", NORM_RUNS)
+def test_the_other_norms_autodiff_and_finite_differences_agree_with_the_closed_form(run):
+    from micrograd_bn.norms import NORMS
+
+    layer = run.split()[0]
+    result = cmp.compare_norm(layer, seed=4, **NORM_RUNS[run])
+    assert result.ok and [r.key for r in result.rows] == ["y", *NORMS[layer].keys]
+    by_differences = {r.key for r in result.rows if "finite diff" in r.values}
+    assert by_differences == {"dx", "dgamma", "dbeta"} & set(NORMS[layer].keys)  # the leaves
+    assert all(r.values["autodiff"].shape == r.closed_form.shape for r in result.rows)
+    assert cmp.format_table(result).startswith(f"{NORMS[layer].name}, x ")
+
+
+def test_a_norms_compare_can_fail(monkeypatch):
+    real = cmp.NORMS["rmsnorm"].terms
+
+    def wrong(*args, **options):  # the closed form's ∂ℓ/∂ms with its sign broken
+        terms = real(*args, **options)
+        return {**terms, "dms": [t if options.get("absolute") else -t for t in terms["dms"]]}
+
+    monkeypatch.setitem(cmp.NORMS, "rmsnorm", dataclasses.replace(cmp.NORMS["rmsnorm"], terms=wrong))
+    result = cmp.compare_norm("rmsnorm", batch=3, features=3)
+    assert [r.key for r in result.rows if not r.ok] == ["dms"]
+    assert "SOME WITNESSES DISAGREE" in cmp.format_table(result)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"layer": "rmsnorm", "spatial": (2, 2)}, "spatial"), ({"layer": "groupnorm", "features": 3}, "divide")],
+)
+def test_a_norms_compare_refuses_what_the_norm_cannot_take(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cmp.compare_norm(**kwargs)
