@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import compare, reference
+from .diagnosis import Cause, Diagnosis, fit
 from .grading import (
     FIT_TOLERANCE,
     TOLERANCE,
@@ -40,10 +41,7 @@ from .grading import (
     Grade,
     Problem,
     Report,
-    cannot_tell,
-    follows_from,
     grade,
-    on_its_own,
     raised_at,
 )
 from .learner import function_name, learner_code, load_module
@@ -264,7 +262,7 @@ def check_backward(fn: Callable[..., Any], layer: str | None = None, timeout: fl
         f"{spec.name} backward: {function_name(fn)}, {len(all_cases)} cases, against autodiff", grades, notes=notes
     )
     if report.first_wrong is not None:
-        report.diagnosis = Diagnosis(spec, attempts, expected, sizes, report).lines()
+        report.diagnosis = Sec3Diagnosis(spec, attempts, expected, sizes, report).lines()
     elif any(a.changed for a in attempts):
         report.notes.append(_changed_line(attempts))
     return report
@@ -273,39 +271,18 @@ def check_backward(fn: Callable[..., Any], layer: str | None = None, timeout: fl
 # --- the diagnosis -----------------------------------------------------------------------------
 
 
-@dataclass
-class Cause:
-    """What explains the first wrong quantity, and how a later quantity that follows it is named."""
-
-    text: str
-    models: tuple[Callable[[int], dict], ...] = ()  # each: case index -> the options of Sec. 3's terms under it
-    follows: str = ""  # "{sym} …": a later quantity the same model explains
-    root: str = ""  # a line that goes before `text`: the cause behind it (inputs changed in place)
-    settled: dict[str, str] = field(default_factory=dict)  # later quantities it explains outright: key -> line
-
-
-class Diagnosis:
-    """The root cause of the first wrong quantity, once; then, for each later wrong quantity, whether it
-    follows from it (its equation with your earlier values gives yours), is wrong on its own, or
-    cannot be told yet (an earlier value it uses could not be substituted)."""
+class Sec3Diagnosis(Diagnosis):
+    """`diagnosis.Diagnosis` with Sec. 3's equations as the evidence: a later quantity follows when its
+    equation with your earlier values gives yours, or the first one's whole-derivation mistake does."""
 
     def __init__(self, spec: Norm, attempts: list[Attempt], expected: list[dict], sizes: list[dict], report: Report):
-        self.spec, self.attempts, self.expected, self.sizes, self.report = spec, attempts, expected, sizes, report
+        super().__init__(report)
+        self.spec, self.attempts, self.expected, self.sizes = spec, attempts, expected, sizes
         self.cases = [a.case for a in attempts]
         self.given = [_given(spec, a, e) for a, e in zip(attempts, expected)]
-        self.grades = {g.key: g for g in report.grades}
 
-    def lines(self) -> list[str]:
-        wrong = self.report.first_wrong
-        assert wrong is not None
-        cause = self.cause(wrong)
-        lines = [cause.root, cause.text] if cause.root else [cause.text]
-        for g in self.report.grades[self.report.grades.index(wrong) + 1 :]:
-            if g.status == "WRONG":
-                lines.append(cause.settled.get(g.key) or self.later(g, cause))
-        if any(a.changed for a in self.attempts) and not cause.root:
-            lines.append(_changed_line(self.attempts))
-        return lines
+    def closing(self, cause: Cause) -> list[str]:
+        return [_changed_line(self.attempts)] if any(a.changed for a in self.attempts) and not cause.root else []
 
     # -- evidence
 
@@ -462,7 +439,7 @@ class Diagnosis:
                 part = [sum(ts[t] for t in subset) for ts in terms]
                 if all(np.max(np.abs(p)) <= FIT_TOLERANCE * s for p, s in zip(part, size)):
                     continue  # a term that is exactly zero (Σ_i (x_i − μ_B) = 0) explains nothing
-                coef = [_fit(g - e, p, s) for g, e, p, s in zip(got, exp, part, size)]
+                coef = [fit(g - e, p, s) for g, e, p, s in zip(got, exp, part, size)]
                 if all(a is not None for a in coef):
                     return _describe_term(self.spec, key, [names[t] for t in subset], coef, self.cases)
         return ""
@@ -494,22 +471,26 @@ class Diagnosis:
 
     # -- the later wrong quantities
 
-    def later(self, g: Grade, cause: Cause) -> str:
-        sym = g.symbol
-        upstream = [u for u in UPSTREAM.get(g.key, ()) if u in self.spec.keys]
-        blocked = [u for u in upstream if self.grades[u].status == "WRONG" and self.values(u) is None]
-        if blocked:
-            return cannot_tell(sym, [self.spec.symbol(u) for u in blocked], self.grades[blocked[0]].problem)
-        if g.kind not in (None, Problem.LOW_PRECISION):
-            return f"{sym} is wrong on its own too: {g.problem} on case {g.case}"
-        if self.fits(g.key, self.predict(g.key), TOLERANCE):
-            wrong = [self.spec.symbol(u) for u in upstream if self.grades[u].status == "WRONG"]
-            return follows_from(sym, wrong)
+    def upstream(self, g: Grade) -> list[Grade]:
+        """The earlier quantities `g`'s equation uses that are wrong."""
+        keys = [u for u in UPSTREAM.get(g.key, ()) if u in self.spec.keys]
+        return [self.grades[u] for u in keys if self.grades[u].status == "WRONG"]
+
+    def blocked(self, g: Grade) -> list[Grade]:
+        return [u for u in self.upstream(g) if self.values(u.key) is None]
+
+    def wrong_anyway(self, g: Grade) -> str:
+        return f"{g.symbol} is wrong on its own too: {g.problem} on case {g.case}"
+
+    def follows(self, g: Grade) -> list[str]:
+        return [u.symbol for u in self.upstream(g)] if self.fits(g.key, self.predict(g.key), TOLERANCE) else []
+
+    def same_mistake(self, g: Grade, cause: Cause) -> str:
         if any(self.fits(g.key, self.predict(g.key, model)) for model in cause.models):
-            return cause.follows.format(sym=sym)
+            return cause.follows.format(sym=g.symbol)
         if cause.follows and not cause.models and g.rel_error is not None and g.rel_error <= PRECISION:
-            return cause.follows.format(sym=sym)
-        return on_its_own(sym)
+            return cause.follows.format(sym=g.symbol)
+        return ""
 
 
 def _given(spec: Norm, attempt: Attempt, expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -624,13 +605,6 @@ def _describe_factor(spec: Norm, key: str, parts, exps: tuple[int, ...], sign: f
             return what + f": check the power of {var}, −3/2 in Sec. 3"
         return what + f": check the powers of {var} (x̂ divides by its square root)"
     return what
-
-
-def _fit(diff: np.ndarray, term: np.ndarray, size: float) -> float | None:
-    """The least-squares a in diff ≈ a · term, or None when that leaves more than a rounding residual."""
-    d, t = diff.ravel(), np.broadcast_to(term, diff.shape).ravel()
-    a = float(d @ t / (t @ t)) if t @ t > 0 else 0.0
-    return a if np.max(np.abs(d - a * t)) <= FIT_TOLERANCE * size else None
 
 
 def _describe_term(spec: Norm, key: str, names: list[str], coef: list[float], all_cases: list[Case]) -> str:

@@ -21,20 +21,9 @@ from typing import Any
 import numpy as np
 
 from .compare import TOLERANCE as WITNESS_TOLERANCE
+from .diagnosis import Cause, Diagnosis, fit
 from .engine import Value, topological_order
-from .grading import (
-    FIT_TOLERANCE,
-    TOLERANCE,
-    CheckError,
-    Grade,
-    Problem,
-    Report,
-    cannot_tell,
-    follows_from,
-    grade,
-    on_its_own,
-    raised_at,
-)
+from .grading import TOLERANCE, CheckError, Grade, Problem, Report, grade, raised_at
 from .learner import learner_code
 from .numeric import central_difference, relative_error
 from .rules import default_name, op_title
@@ -106,7 +95,7 @@ def check_gradients(
     title = f"check_gradients: {getattr(f, '__name__', 'f')}, {len(points)} point(s), against autodiff"
     report = Report(title + " (and finite differences for the leaves)", grades, notes=list(dict.fromkeys(notes)))
     if report.first_wrong is not None:
-        report.diagnosis = _diagnose(report, runs)
+        report.diagnosis = NodeDiagnosis(report, runs).lines()
     return report
 
 
@@ -230,33 +219,32 @@ def _warn_constant_upstream(loss: Value, run: Run) -> None:
             run.notes.append(f"warning: ∂ℓ/∂{key} is 0 everywhere here, so it proves nothing; change ℓ or the point")
 
 
-def _diagnose(report: Report, runs: list[Run]) -> list[str]:
-    wrong = report.first_wrong
-    assert wrong is not None
-    if wrong.problem:
-        where = f" on {wrong.case}" + (f" at {list(wrong.index)}" if wrong.index else "")
-        lines = [f"{wrong.symbol}: {wrong.problem}{where}"]
-    else:
-        lines = [_explain(wrong, runs)]
-    later = [g for g in report.grades[report.grades.index(wrong) + 1 :] if g.status == "WRONG"]
-    for g in later:
-        if wrong.kind not in (None, Problem.LOW_PRECISION):  # its values cannot be put into the chain rule
-            lines.append(cannot_tell(g.symbol, [wrong.symbol], wrong.problem))
-        elif g.kind not in (None, Problem.LOW_PRECISION):
-            lines.append(on_its_own(g.symbol))
-        elif all(_redone_from(run, wrong.key, g.key) for run in runs):
-            lines.append(follows_from(g.symbol, [wrong.symbol]))
-        else:
-            lines.append(on_its_own(g.symbol))
-    return lines
+class NodeDiagnosis(Diagnosis):
+    """`diagnosis.Diagnosis` with the graph as the evidence: a later label follows when backpropagating
+    your ∂ℓ/∂(first wrong label) in place of autodiff's gives your value."""
+
+    def __init__(self, report: Report, runs: list[Run]):
+        super().__init__(report)
+        self.runs = runs
+        self.wrong = report.first_wrong
+
+    def cause(self, wrong: Grade) -> Cause:
+        if wrong.problem:
+            where = f" on {wrong.case}" + (f" at {list(wrong.index)}" if wrong.index else "")
+            return Cause(f"{wrong.symbol}: {wrong.problem}{where}")
+        return Cause(_explain(wrong, self.runs))
+
+    def blocked(self, g: Grade) -> list[Grade]:  # only the first wrong label's values are put in
+        return [self.wrong] if self.wrong.kind not in (None, Problem.LOW_PRECISION) else []
+
+    def follows(self, g: Grade) -> list[str]:
+        return [self.wrong.symbol] if all(_redone_from(run, self.wrong.key, g.key) for run in self.runs) else []
 
 
 def _explain(wrong: Grade, runs: list[Run]) -> str:
-    got = [np.asarray(r.mine[wrong.key], dtype=float).ravel() for r in runs]
-    exp = [r.autodiff[wrong.key].ravel() for r in runs]
-    size = [r.size[wrong.key] for r in runs]
-    k = [float(g @ e / (e @ e)) if e @ e > 0 else 0.0 for g, e in zip(got, exp)]  # least squares: got ≈ k·exp
-    if all(np.max(np.abs(g - a * e)) <= FIT_TOLERANCE * s for g, e, a, s in zip(got, exp, k, size)):
+    got = [np.asarray(r.mine[wrong.key], dtype=float) for r in runs]
+    k = [fit(g, r.autodiff[wrong.key], r.size[wrong.key]) for g, r in zip(got, runs)]  # got ≈ k · autodiff
+    if all(a is not None for a in k):
         for name in [n for n, v in runs[0].point.items() if np.ndim(v) == 0]:
             if all(abs(a * float(r.point[name]) - 1) < 1e-6 for a, r in zip(k, runs)):
                 return f"{wrong.symbol} is off by the factor 1/{name} everywhere: a factor {name} is missing"

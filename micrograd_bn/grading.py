@@ -1,7 +1,7 @@
 """Grades and the report: a learner's values for each quantity against autodiff, as one table.
 
-Shared by `check.check_backward` (BatchNorm's and LayerNorm's Sec. 3 quantities) and
-`gradcheck.check_gradients` (any labelled node). An error is max |Δ| over the size of the
+Shared by `check.check_backward` (the norms' Sec. 3 quantities) and `gradcheck.check_gradients`
+(any labelled node), as `diagnosis` is. An error is max |Δ| over the size of the
 terms the quantity sums, as `compare` measures it (`numeric.relative_error`).
 """
 
@@ -52,23 +52,6 @@ def raised_at(err: BaseException) -> str:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     return "" if tb is None else f" at {Path(tb.tb_frame.f_code.co_filename).name}, line {tb.tb_lineno}"
-
-
-def follows_from(symbol: str, earlier: list[str]) -> str:
-    """The line for a later quantity that its equation, given the learner's earlier values, reproduces."""
-    them = "it" if len(earlier) == 1 else "them"
-    return f"{symbol} is right given your {' and '.join(earlier)}: it is wrong only because it uses {them}"
-
-
-def on_its_own(symbol: str) -> str:
-    """The line for a later quantity that is wrong even given the learner's earlier values."""
-    return f"{symbol} is wrong on its own too: check it after this one"
-
-
-def cannot_tell(symbol: str, earlier: list[str], why: str) -> str:
-    """The line for a later quantity whose equation cannot take the learner's earlier values (shape, NaN, None)."""
-    uses = " and ".join(f"your {e}" for e in earlier)
-    return f"{symbol}: cannot tell yet: it uses {uses}, which cannot be put into its equation ({why}); fix that first"
 
 
 class Problem(Enum):

@@ -20,7 +20,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "micrograd_bn"
 LAYERS = [
     {"engine", "reference", "text", "numeric"},  # the core: Value and its operations; the closed form; how numbers read
     {"nn", "batchnorm", "rules"},  # the layers; each operation's formulas as text
-    {"grading", "learner", "norms", "compare", "gradcheck", "check", "exercise"},  # what verifies a gradient
+    {
+        "grading",
+        "diagnosis",
+        "learner",
+        "norms",
+        "compare",
+        "gradcheck",
+        "check",
+        "exercise",
+    },  # what verifies a gradient
     {"drawing", "trace", "paper", "page"},  # what shows a graph
     {"budget", "cli", "__init__"},  # the surfaces a person runs
 ]
