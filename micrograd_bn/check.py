@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import compare, reference
-from .diagnosis import Cause, Diagnosis, fit
+from .diagnosis import Cause, Diagnosis, Factor, exponents, factor_name, find_factor, fit, product
 from .grading import (
     FIT_TOLERANCE,
     TOLERANCE,
@@ -416,18 +416,8 @@ class Sec3Diagnosis(Diagnosis):
     def factor(self, key: str, got: list[np.ndarray], exp: list[np.ndarray]) -> str:
         """got = ±f · expected on every case, f a product of 2, m, m−1, γ and powers of √(σ²_B + ε)."""
         parts = [_factor_parts(self.spec, key, c) for c in self.cases]
-        tol = [FIT_TOLERANCE * s[key] for s in self.sizes]
-        with np.errstate(all="ignore"):
-            for exps in _exponents(parts[0]):
-                for sign in (1.0, -1.0):
-                    if not any(exps) and sign > 0:
-                        continue
-                    if all(
-                        np.max(np.abs(g - sign * _product(p, exps) * e)) <= t
-                        for g, e, p, t in zip(got, exp, parts, tol)
-                    ):
-                        return _describe_factor(self.spec, key, parts[0], exps, sign)
-        return ""
+        found = find_factor(got, exp, parts, [s[key] for s in self.sizes])
+        return _describe_factor(self.spec, key, parts[0], *found) if found else ""
 
     def terms(self, key: str, got: list[np.ndarray], exp: list[np.ndarray]) -> str:
         """got − expected = a · (a term of Sec. 3's equation, or the sum of some) on every case."""
@@ -522,23 +512,23 @@ def _changed_line(attempts: list[Attempt]) -> str:
     )
 
 
-def _factor_parts(spec: Norm, key: str, case: Case) -> list[tuple[str, Any, tuple[int, ...]]]:
-    """The factors a product may use on one case: (symbol, value, exponents tried); √(σ²+ε) in half-powers.
+def _factor_parts(spec: Norm, key: str, case: Case) -> list[Factor]:
+    """The factors a product may use on one case; √(σ²+ε) in half-powers (a root).
     The numbers come first: 2, m, m − 1 and the other axis's count (GroupNorm: H·W)."""
     M, m = spec.count(key, case.x, *case.args)
     wide = (-2, -1, 0, 1, 2)
-    parts: list[tuple[str, Any, tuple[int, ...]]] = [("2", 2.0, wide), (M, m, wide), (f"({M}−1)", m - 1, (-1, 0, 1))]
+    parts = [Factor("2", 2.0, wide), Factor(M, m, wide), Factor(f"({M}−1)", m - 1, (-1, 0, 1))]
     if spec.params:  # GroupNorm: the positions of a channel
-        parts.append(("H·W", case.x[0, 0].size, (-1, 0, 1)))
+        parts.append(Factor("H·W", case.x[0, 0].size, (-1, 0, 1)))
     else:
-        parts.append(("N" if M == "C" else "C", case.x.size / m, (-1, 0, 1)))  # the other axis: x.shape[1] for m
+        parts.append(Factor("N" if M == "C" else "C", case.x.size / m, (-1, 0, 1)))  # the other axis: x.shape[1] for m
     entries = key in ("dx_hat", "dx")
     if spec.axis == 0 or key not in STATISTICS:  # LayerNorm's γ is per feature, σ² per example
-        parts.append(("γ", case.gamma.reshape(-1, *[1] * (case.x.ndim - 2)) if entries else case.gamma, wide))
+        parts.append(Factor("γ", case.gamma.reshape(-1, *[1] * (case.x.ndim - 2)) if entries else case.gamma, wide))
     if spec.axis == 0 or key not in ("dgamma", "dbeta"):
         std = np.sqrt(spec.statistic(case.x, case.gamma, case.beta, case.eps, *case.args) + case.eps)
         std = _spread(spec, std, case.x) if entries else std
-        parts.append((f"({spec.words['var']} + ε)", std, tuple(range(-4, 5))))
+        parts.append(Factor(f"({spec.words['var']} + ε)", std, tuple(range(-4, 5)), root=True))
     return parts
 
 
@@ -550,42 +540,11 @@ def _spread(spec: Norm, stat: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.broadcast_to(stat.reshape(n, -1, 1), (n, stat.size // n, x.size // stat.size)).reshape(x.shape)
 
 
-def _exponents(parts: list[tuple[str, Any, tuple[int, ...]]]) -> list[tuple[int, ...]]:
-    """Every combination of exponents, simplest first (fewest factors, then lowest powers)."""
-    combos = itertools.product(*(p[2] for p in parts))
-    return sorted(combos, key=lambda e: (sum(x != 0 for x in e), sum(abs(x) for x in e)))
-
-
-def _product(parts: list[tuple[str, Any, tuple[int, ...]]], exps: tuple[int, ...]):
-    out: Any = 1.0
-    for (_, value, _), e in zip(parts, exps):
-        if e:
-            out = out * np.float64(value) ** e if np.ndim(value) == 0 else out * np.asarray(value, dtype=float) ** e
-    return out
-
-
-def _power(symbol: str, e: int) -> str:
-    if symbol.endswith(" + ε)"):  # exponents of √(σ² + ε)
-        return symbol + {1: "^(1/2)", 2: "", 3: "^(3/2)", 4: "^2"}[e]
-    if symbol == "2":
-        return str(2**e)
-    return symbol + ("" if e == 1 else "²")
-
-
-def _factor_name(parts: list[tuple[str, Any, tuple[int, ...]]], exps: tuple[int, ...]) -> str:
-    top = [_power(p[0], e) for p, e in zip(parts, exps) if e > 0]
-    bottom = [_power(p[0], -e) for p, e in zip(parts, exps) if e < 0]
-    text = "·".join(top) or "1"
-    if bottom:
-        text += "/" + (bottom[0] if len(bottom) == 1 else f"({'·'.join(bottom)})")
-    return text
-
-
 def _describe_factor(spec: Norm, key: str, parts, exps: tuple[int, ...], sign: float) -> str:
     sym = spec.symbol(key)
     if not any(exps):
         return f"{sym} has the wrong sign (× −1) on every case"
-    name = _factor_name(parts, exps)
+    name = factor_name(parts, exps)
     used = {p[0]: e for p, e in zip(parts, exps) if e}
     what = f"{sym} is off by the factor {'−' if sign < 0 else ''}{name} on every case"
     var = f"({spec.words['var']} + ε)"
@@ -632,7 +591,7 @@ def _describe_term(spec: Norm, key: str, names: list[str], coef: list[float], al
     small, large = int(np.argmin(counts)), int(np.argmax(counts))
     with np.errstate(all="ignore"):
         candidates = [
-            (_factor_name(parts[0], e), [float(_product(p, e)) for p in parts]) for e in _exponents(parts[0]) if any(e)
+            (factor_name(parts[0], e), [float(product(p, e)) for p in parts]) for e in exponents(parts[0]) if any(e)
         ]
     for fam, values in candidates:  # the term appears fam times: got = … + fam · term
         if all(close(1 + a, v) for a, v in zip(coef, values)):

@@ -15,8 +15,10 @@ References: Ioffe & Szegedy, arXiv 1502.03167, Sec. 3 (each quantity's equation 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -29,6 +31,75 @@ def fit(diff: np.ndarray, term: np.ndarray, size: float) -> float | None:
     d, t = diff.ravel(), np.broadcast_to(term, diff.shape).ravel()
     a = float(d @ t / (t @ t)) if t @ t > 0 else 0.0
     return a if np.max(np.abs(d - a * t)) <= FIT_TOLERANCE * size else None
+
+
+class Factor(NamedTuple):
+    """One factor a wrong value may be off by: its symbol, its value on a case, the exponents tried."""
+
+    symbol: str
+    value: Any  # a number, or an array that broadcasts against the quantity (γ per feature, √(σ² + ε) …)
+    exponents: tuple[int, ...]
+    root: bool = False  # the value is a square root: its exponents are named in half-powers of the symbol
+
+
+def find_factor(
+    got: list[np.ndarray], expected: list[np.ndarray], parts: list[list[Factor]], sizes: list[float], most: int = 0
+) -> tuple[tuple[int, ...], float] | None:
+    """The simplest (exponents, sign) with got = ±Π factor^exponent · expected on every case (`parts[n]`
+    the factors' values on case n), to FIT_TOLERANCE of each case's `sizes`; `most` > 0 caps how many
+    factors a product uses. None when no product does.
+
+    >>> w = [[Factor("w", 2.0, (-1, 0, 1))], [Factor("w", 4.0, (-1, 0, 1))]]
+    >>> find_factor([np.ones(2), np.ones(2)], [2 * np.ones(2), 4 * np.ones(2)], w, [1.0, 1.0])
+    ((-1,), 1.0)
+    """
+    with np.errstate(all="ignore"):
+        for exps in exponents(parts[0], most):
+            for sign in (1.0, -1.0):
+                if not any(exps) and sign > 0:
+                    continue
+                if all(
+                    np.max(np.abs(g - sign * product(p, exps) * e)) <= FIT_TOLERANCE * s
+                    for g, e, p, s in zip(got, expected, parts, sizes)
+                ):
+                    return exps, sign
+    return None
+
+
+def exponents(parts: list[Factor], most: int = 0) -> list[tuple[int, ...]]:
+    """Every combination of exponents (of at most `most` factors, if > 0), simplest first (fewest
+    factors, then lowest powers)."""
+    combos = (e for e in itertools.product(*(p.exponents for p in parts)) if not most or sum(x != 0 for x in e) <= most)
+    return sorted(combos, key=lambda e: (sum(x != 0 for x in e), sum(abs(x) for x in e)))
+
+
+def product(parts: list[Factor], exps: tuple[int, ...]) -> Any:
+    """Π factor^exponent on one case."""
+    out: Any = 1.0
+    for p, e in zip(parts, exps):
+        if e:
+            out = (
+                out * np.float64(p.value) ** e if np.ndim(p.value) == 0 else out * np.asarray(p.value, dtype=float) ** e
+            )
+    return out
+
+
+def factor_name(parts: list[Factor], exps: tuple[int, ...]) -> str:
+    """The product in symbols: 2·m/(σ²_B + ε)^(3/2)."""
+    top = [_power(p, e) for p, e in zip(parts, exps) if e > 0]
+    bottom = [_power(p, -e) for p, e in zip(parts, exps) if e < 0]
+    text = "·".join(top) or "1"
+    if bottom:
+        text += "/" + (bottom[0] if len(bottom) == 1 else f"({'·'.join(bottom)})")
+    return text
+
+
+def _power(part: Factor, e: int) -> str:
+    if part.root:  # exponents of √(σ² + ε): half-powers of (σ² + ε)
+        return part.symbol + {1: "^(1/2)", 2: "", 3: "^(3/2)", 4: "^2"}[e]
+    if part.symbol == "2":
+        return str(2**e)
+    return part.symbol + ("" if e == 1 else "²")
 
 
 def follows_from(symbol: str, earlier: list[str]) -> str:

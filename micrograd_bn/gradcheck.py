@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .compare import TOLERANCE as WITNESS_TOLERANCE
-from .diagnosis import Cause, Diagnosis, fit
+from .diagnosis import Cause, Diagnosis, Factor, factor_name, find_factor, fit
 from .engine import Value, topological_order
 from .grading import TOLERANCE, CheckError, Grade, Problem, Report, grade, raised_at
 from .learner import learner_code
@@ -243,15 +243,19 @@ class NodeDiagnosis(Diagnosis):
 
 def _explain(wrong: Grade, runs: list[Run]) -> str:
     got = [np.asarray(r.mine[wrong.key], dtype=float) for r in runs]
-    k = [fit(g, r.autodiff[wrong.key], r.size[wrong.key]) for g, r in zip(got, runs)]  # got ≈ k · autodiff
-    if all(a is not None for a in k):
-        for name in [n for n, v in runs[0].point.items() if np.ndim(v) == 0]:
-            if all(abs(a * float(r.point[name]) - 1) < 1e-6 for a, r in zip(k, runs)):
-                return f"{wrong.symbol} is off by the factor 1/{name} everywhere: a factor {name} is missing"
-            if all(abs(a - float(r.point[name])) < 1e-6 * max(1.0, abs(a)) for a, r in zip(k, runs)):
-                return f"{wrong.symbol} is off by the factor {name} everywhere: an extra factor {name}"
-        if all(abs(a + 1) < 1e-6 for a in k):
+    exp, size = [r.autodiff[wrong.key] for r in runs], [r.size[wrong.key] for r in runs]
+    names = [n for n, v in runs[0].point.items() if np.ndim(v) == 0]  # a scalar input may be a factor
+    parts = [[Factor(n, float(r.point[n]), (-1, 0, 1)) for n in names] for r in runs]
+    found = find_factor(got, exp, parts, size, most=1)
+    if found:
+        exps, sign = found
+        if not any(exps):
             return f"{wrong.symbol} has the wrong sign everywhere"
+        name, power = next((n, e) for n, e in zip(names, exps) if e)
+        what = f"{wrong.symbol} is off by the factor {'−' if sign < 0 else ''}{factor_name(parts[0], exps)} everywhere"
+        return what + (f": a factor {name} is missing" if power < 0 else f": an extra factor {name}")
+    k = [fit(g, e, s) for g, e, s in zip(got, exp, size)]  # got ≈ k · autodiff
+    if all(a is not None for a in k):
         factors = ", ".join(dict.fromkeys(f"{a:.6g}" for a in k))
         return f"{wrong.symbol} is off by the constant factor {factors} everywhere"
     uses = sorted({default_name(v) for _, n in runs[0].nodes[wrong.key] for v in _consumers(runs[0], n)})

@@ -44,6 +44,13 @@ def test_a_missing_factor_is_named_after_the_leaf():
     assert report.diagnosis[0] == "∂ℓ/∂x is off by the factor 1/w everywhere: a factor w is missing"
 
 
+def test_a_factor_and_a_sign_are_found_by_the_checkers_shared_search():
+    report = check_gradients(f, POINTS, lambda x, w, b: {**right(x, w, b), "x": -right(x, w, b)["x"] * w})
+    assert report.diagnosis[0] == "∂ℓ/∂x is off by the factor −w everywhere: an extra factor w"
+    report = check_gradients(f, POINTS[:1], lambda x, w, b: {**right(x, w, b), "w": -right(x, w, b)["w"]})
+    assert report.diagnosis[0] == "∂ℓ/∂w has the wrong sign everywhere"
+
+
 def test_later_quantities_wrong_only_through_an_earlier_one():
     def doubled(x, w, b):
         dh = 2 * right(x, w, b)["h"]  # the mistake, then the right chain rule from it
