@@ -25,7 +25,7 @@ from .batchnorm import BatchNorm1d, BatchNorm2d
 from .engine import Value
 from .nn import upstream_loss
 from .norms import NORMS
-from .numeric import central_difference, relative_error
+from .numeric import central_difference, relative_error, scaled_step
 from .text import pad, text_width
 
 TOLERANCE = {"autodiff": 1e-10, "finite diff": 1e-6, "torch": 1e-10}  # relative, float64
@@ -168,7 +168,7 @@ def compare_norm(
         return float(np.sum(norm.forward(x, gamma, beta, eps, *args)["y"] * dy))
 
     leaves = {"dx": ("x", x), "dgamma": ("gamma", gamma), "dbeta": ("beta", beta)}
-    steps = {k: (arg, at, 1e-5 * np.maximum(1.0, np.abs(at))) for k, (arg, at) in leaves.items() if k in closed}
+    steps = {k: (arg, at, scaled_step(at, 1e-5)) for k, (arg, at) in leaves.items() if k in closed}
     witnesses = {"autodiff": by_autodiff, "finite diff": _partials(loss_of, steps)}
     absolute = {k: sum(t[1:], t[0]) for k, t in norm.terms(dy, x, gamma, eps, *args, absolute=True).items()}
     zeros = np.zeros(features)
@@ -275,8 +275,8 @@ def _finite_differences(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: 
             "dvar": ("var", var, rel * (var + eps)),
             "dmean": ("mean", mean, rel * std),
             "dx": ("x", x, np.broadcast_to(rel * std, x.shape)),
-            "dgamma": ("gamma", gamma, rel * np.maximum(1.0, np.abs(gamma))),
-            "dbeta": ("beta", beta, rel * np.maximum(1.0, np.abs(beta))),
+            "dgamma": ("gamma", gamma, scaled_step(gamma, rel)),
+            "dbeta": ("beta", beta, scaled_step(beta, rel)),
         },
     )
 

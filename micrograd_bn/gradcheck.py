@@ -25,7 +25,7 @@ from .diagnosis import Cause, Diagnosis, Factor, factor_name, find_factor, fit
 from .engine import Value, topological_order
 from .grading import TOLERANCE, CheckError, Grade, Problem, Report, grade, raised_at
 from .learner import learner_code
-from .numeric import central_difference, relative_error
+from .numeric import central_difference, relative_error, scaled_step
 from .rules import default_name, op_title
 
 Inputs = Mapping[str, Any]  # leaf name -> a number or an array (NumPy or nested lists)
@@ -203,7 +203,7 @@ def _finite_differences(f: Callable[..., Value], point: Inputs, key: str, h: flo
     """(ℓ(x + δ) − ℓ(x − δ)) / 2δ for each entry of the leaf `key`, δ = h·max(1, |x|)."""
     base = np.asarray(point[key], dtype=float)
     loss = lambda moved: _build(f, _leaves({**point, key: moved})[0]).data  # noqa: E731
-    return np.asarray(central_difference(loss, base, h * np.maximum(1.0, np.abs(base))))
+    return np.asarray(central_difference(loss, base, scaled_step(base, h)))
 
 
 def _warn_constant_upstream(loss: Value, run: Run) -> None:

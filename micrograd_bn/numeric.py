@@ -32,6 +32,15 @@ def central_difference(f: Callable[[np.ndarray], float], at: np.ndarray | float,
     return float(out) if np.ndim(at) == 0 else out
 
 
+def scaled_step(at: np.ndarray | float, h: float) -> np.ndarray | float:
+    """A difference step for each entry of `at`: h·max(1, |v|), relative for large values, absolute near 0.
+
+    >>> scaled_step(np.array([0.5, -200.0]), 1e-5).tolist()
+    [1e-05, 0.002]
+    """
+    return h * np.maximum(1.0, np.abs(at))
+
+
 def relative_error(delta, scale: float):
     """|Δ| over the size of the summed terms (`compare.term_scales`); |Δ| itself when every term is 0."""
     return delta / scale if scale > 0 else delta

@@ -26,7 +26,7 @@ def assert_close(actual, expected, rtol: float = RTOL_EXACT, atol: float = ATOL,
 
 def central_difference(f, x: float, h: float = 1e-6) -> float:
     """(f(x + h) − f(x − h)) / 2h with h scaled to x (the package's one routine, `numeric.central_difference`)."""
-    return numeric.central_difference(lambda v: f(float(v)), x, h * max(1.0, abs(x)))
+    return numeric.central_difference(lambda v: f(float(v)), x, float(numeric.scaled_step(x, h)))
 
 
 def torch_or_skip():
