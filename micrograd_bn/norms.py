@@ -45,7 +45,7 @@ class Norm:
     name: str
     function: str
     axis: int  # Alg. 1's statistics: over the batch (0, BatchNorm) or within each example (1)
-    words: dict[str, str]  # fills the {B}, {i}, {m} of the equations; var: the statistic under the root
+    words: dict[str, str]  # fills the {B}, {i}, {m} of the equations; what Σ runs over; var: the root's statistic
     layer: Callable[..., Any]  # (x's shape, ε, *args) -> the engine's layer
     forward: Callable[..., dict[str, np.ndarray]]  # (x, gamma, beta, eps, *args) -> y and the statistics
     terms: Callable[..., dict[str, list[np.ndarray]]]  # (dy, x, gamma, eps, *args, given=, **model) -> terms
@@ -70,7 +70,7 @@ class Norm:
     def count(self, key: str, x: np.ndarray, *args) -> tuple[str, float]:
         """How many entries the quantity's Σ adds up, and its symbol: m (BatchNorm, GroupNorm); C or N (LayerNorm)."""
         if key in ("dgamma", "dbeta") and self.axis == 1:  # γ and β sum over the examples (and positions)
-            return "N" if x.ndim == 2 else "N·H·W", x.size / x.shape[1]
+            return "N·H·W" if self.params else "N", x.size / x.shape[1]
         groups = x.shape[1] if self.axis == 0 else x.shape[0] * (args[0] if args else 1)
         return self.words["m"], x.size / groups
 
@@ -78,7 +78,7 @@ class Norm:
         """The axis Sec. 3's Σ runs over for a per-feature or per-example quantity, and it in words."""
         if key in STATISTICS:
             return self.axis, self.words["over"]
-        return 0, "the batch" if self.axis == 0 else "the examples"
+        return 0, self.words["params_over"]
 
 
 NORMS = {
@@ -86,7 +86,7 @@ NORMS = {
         "BatchNorm",
         "batchnorm_backward",
         0,
-        {"B": "_B", "i": "i", "m": "m", "over": "the batch", "var": "σ²_B"},
+        {"B": "_B", "i": "i", "m": "m", "over": "the batch", "params_over": "the batch", "var": "σ²_B"},
         lambda shape, eps: (BatchNorm2d if len(shape) == 4 else BatchNorm1d)(shape[1], eps=eps),
         reference.forward_train,
         reference.sec3_terms,
@@ -96,7 +96,7 @@ NORMS = {
         "LayerNorm",
         "layernorm_backward",
         1,
-        {"B": "", "i": "j", "m": "C", "over": "each example's features", "var": "σ²"},
+        {"B": "", "i": "j", "m": "C", "over": "each example's features", "params_over": "the examples", "var": "σ²"},
         lambda shape, eps: LayerNorm(shape[1], eps=eps),
         reference.layer_norm_forward,
         reference.layer_norm_terms,
@@ -106,7 +106,7 @@ NORMS = {
         "RMSNorm",
         "rmsnorm_backward",
         1,
-        {"B": "", "i": "k", "m": "C", "over": "each example's features", "var": "ms"},
+        {"B": "", "i": "k", "m": "C", "over": "each example's features", "params_over": "the examples", "var": "ms"},
         lambda shape, eps: RMSNorm(shape[1], eps=eps),
         lambda x, gamma, beta, eps: reference.rms_norm_forward(x, gamma, eps),
         reference.rms_norm_terms,
@@ -117,7 +117,14 @@ NORMS = {
         "GroupNorm",
         "groupnorm_backward",
         1,
-        {"B": "", "i": "i", "m": "m", "over": "each example's group of C/G channels", "var": "σ²"},
+        {
+            "B": "",
+            "i": "i",
+            "m": "m",
+            "over": "each example's group of C/G channels",
+            "params_over": "the examples and positions",
+            "var": "σ²",
+        },
         lambda shape, eps, num_groups: GroupNorm(num_groups, shape[1], eps=eps),
         reference.group_norm_forward,
         reference.group_norm_terms,

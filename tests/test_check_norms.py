@@ -73,6 +73,19 @@ def test_a_later_quantity_wrong_through_the_same_slip_is_said_to_follow():
     assert report.diagnosis[1] == "∂ℓ/∂x_k is right given your ∂ℓ/∂ms: it is wrong only because it uses it"
 
 
+def test_a_mean_for_a_sum_names_what_groupnorms_sums_run_over():
+    def groupnorm_backward(dy, x, gamma, eps, num_groups):  # ∂ℓ/∂β as a mean
+        out = zoo_norms.groupnorm_backward(dy, x, gamma, eps, num_groups)
+        return {**out, "dbeta": out["dbeta"] / (x.size / x.shape[1])}
+
+    report = check_backward(groupnorm_backward)
+    assert report.first_wrong.key == "dbeta"
+    assert report.diagnosis == [
+        "∂ℓ/∂β is off by the factor 1/N·H·W on every case: Sec. 3 sums over the examples and positions, Σ_i, "
+        "where a mean divides by N·H·W"
+    ]
+
+
 def run(capsys, *argv):
     status = cli.main(list(argv))
     out, err = capsys.readouterr()
