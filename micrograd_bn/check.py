@@ -41,6 +41,7 @@ from .grading import (
     Grade,
     Problem,
     Report,
+    as_float,
     grade,
     raised_at,
 )
@@ -484,17 +485,14 @@ class Sec3Diagnosis(Diagnosis):
 
 
 def _given(spec: Norm, attempt: Attempt, expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The learner's values that Sec. 3's equations can take as the earlier quantities (right shape, finite, real)."""
+    """The learner's values that Sec. 3's equations can take as the earlier quantities: those `as_float`
+    reads as float numbers of the right shape, finite (float32 too)."""
     out = {}
     for k, v in attempt.answer.items():
-        if k not in spec.keys or v is None:
-            continue
-        try:
-            arr = np.asarray(v)
-        except Exception:  # ragged lists and the like
-            continue
-        if arr.dtype.kind in "fiu" and arr.shape == expected[k].shape and np.all(np.isfinite(arr)):
-            out[k] = arr.astype(float)
+        if k in spec.keys and v is not None:
+            arr, kind, _ = as_float(v, expected[k].shape)
+            if arr is not None and kind in (None, Problem.LOW_PRECISION):
+                out[k] = arr
     return out
 
 

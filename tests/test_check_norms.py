@@ -3,6 +3,7 @@ wrong quantity with a cause, the right ones passing, their templates and files t
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import zoo_norms
 from helpers import assert_close
@@ -147,3 +148,13 @@ def test_the_templates_quote_the_terms_reference_names_and_take_the_layers_argum
     assert "def groupnorm_backward(dy, x, gamma, eps, num_groups):" in gn and "[shape (N, G)]" in gn
     with pytest.raises(ValueError, match="the example attempt is a BatchNorm one"):
         exercise_source("rmsnorm", example=True)
+
+
+def test_an_earlier_value_that_is_not_float_numbers_makes_a_later_one_cannot_tell_yet():
+    def rmsnorm_backward(dy, x, gamma, eps):  # ∂ℓ/∂x̂ rounded to integers, ∂ℓ/∂ms wrong through it
+        out = zoo_norms.rmsnorm_backward(dy, x, gamma, eps)
+        return {**out, "dx_hat": np.rint(out["dx_hat"]).astype(int), "dms": out["dms"] + 1.0}
+
+    report = check_backward(rmsnorm_backward)
+    assert report.first_wrong.key == "dx_hat" and "integers" in report.diagnosis[0]
+    assert report.diagnosis[1].startswith("∂ℓ/∂ms: cannot tell yet: it uses your ∂ℓ/∂x̂_k")
