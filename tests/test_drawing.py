@@ -420,6 +420,17 @@ def test_cli_graph_writes_the_image_page_and_frames(tmp_path, capsys):
     assert len(list(frames.glob("step_*.svg"))) == int(capsys.readouterr().out.split("wrote ")[-1].split()[0])
 
 
+def test_cli_graph_expand_draws_16_by_4_with_one_feature_in_full(tmp_path):
+    out, page = tmp_path / "bn.svg", tmp_path / "bn.html"
+    args = ["--batch", "16", "--features", "4", "--expand", "2", "--out", str(out), "--html", str(page)]
+    assert main(["graph", *args]) == 0  # within the default --max-nodes
+    texts = svg_texts(out.read_bytes())
+    folded = {t for t in texts if t.endswith("(folded)")}
+    assert folded == {f"Alg. 1 for μ_B⁽{k}⁾ (folded)" for k in "⁰¹³"}  # every feature but 2, in a box
+    assert "x̂₁₆⁽²⁾" in texts and "x̂₁⁽⁰⁾" not in texts
+    assert "The problem: BatchNorm1d(4" in page.read_text()  # the page has the layer: the paper beside autodiff
+
+
 def test_cli_graph_png_and_grad_view(tmp_path):
     assert main(["graph", "--out", str(tmp_path / "bn.png"), "--grad-view"]) == 0
     assert (tmp_path / "bn.png").read_bytes().startswith(b"\x89PNG")
@@ -432,6 +443,8 @@ def test_cli_graph_png_and_grad_view(tmp_path):
         (["--out", "{tmp}/no/g.svg"], "cannot write"),
         (["--out", "{tmp}/g.svg", "--batch", "64"], "more than --max-nodes 500; pass --max-nodes"),
         (["--out", "{tmp}/g.svg", "--max-nodes", "10"], "more than --max-nodes 10; pass --max-nodes"),
+        (["--out", "{tmp}/g.svg", "--batch", "16", "--features", "4"], "more than --max-nodes 500; pass --expand 0"),
+        (["--out", "{tmp}/g.svg", "--features", "4", "--expand", "4"], "--expand 4 is not a feature of --features 4"),
         (["--out", "{tmp}/g.svg", "--batch", "1"], "more than 1 value per channel"),
         (["--out", "{tmp}/x.png", "--format", "svg"], "--out {tmp}/x.png ends in .png but --format is svg"),
         (["--out", "{tmp}/noext"], "has no suffix: end it in .svg, .png or .pdf, or pass --format svg|png|pdf"),
