@@ -3,6 +3,7 @@ the node budget, rendering with Graphviz's `dot`, and clear errors; the `graph` 
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import xml.etree.ElementTree as ET
@@ -192,12 +193,26 @@ def test_graph_groups_become_clusters_citing_alg_1():
     ]
     names = node_names(topological_order(loss))
     for label, nodes in groups.items():
-        expected = {names[id(v)] for v in nodes} | {names[id(v)] + "op" for v in nodes if v.op}
+        expected = {names[id(v)] for v in nodes if v.inputs} | {names[id(v)] + "op" for v in nodes if v.op}
         assert found[label] == expected
     n = layer.last[0]
+    assert not {names[id(layer.weight[0])], names[id(layer.bias[0])]} & set().union(*found.values())  # γ, β beside
     assert names[id(n.mean)] in found["Alg. 1 line 1: mini-batch mean μ_B"]
     assert {names[id(v)] for v in n.x_hat} <= found["Alg. 1 line 3: normalize x̂_i"]
     assert len(records(g)) == len(topological_order(loss))  # clusters move records, never copy them
+
+
+@pytest.mark.parametrize(("batch", "features"), [(16, 4), (16, 1)])
+def test_a_batch_keeps_its_order_top_to_bottom(batch, features):
+    """Each feature's x₁ … x_N and y₁ … y_N top to bottom (dot alone drew y₉ … y₁₆, β, y₁ … y₈)."""
+    loss, layer = bn_loss(batch, features)
+    layout = json.loads(image(draw(loss, groups=layer.graph_groups(), max_nodes=1000), "json"))
+    down = {o["name"]: -float(o["pos"].split(",")[1]) for o in layout["objects"] if "pos" in o}  # y grows upwards
+    names = node_names(topological_order(loss))
+    for n in layer.last:
+        for values in (n.x, n.y):
+            heights = [down[names[id(v)]] for v in values]
+            assert heights == sorted(heights), [v.label for v in sorted(values, key=lambda v: down[names[id(v)]])]
 
 
 def test_graph_groups_per_feature_and_without_affine():
