@@ -202,14 +202,15 @@ def test_graph_groups_become_clusters_citing_alg_1():
     assert len(records(g)) == len(topological_order(loss))  # clusters move records, never copy them
 
 
-@pytest.mark.parametrize(("batch", "features"), [(16, 4), (16, 1)])
-def test_a_batch_keeps_its_order_top_to_bottom(batch, features):
+@pytest.mark.parametrize(("batch", "features", "expand"), [(16, 4, None), (16, 1, None), (16, 4, 2)])
+def test_a_batch_keeps_its_order_top_to_bottom(batch, features, expand):
     """Each feature's x₁ … x_N and y₁ … y_N top to bottom (dot alone drew y₉ … y₁₆, β, y₁ … y₈)."""
     loss, layer = bn_loss(batch, features)
-    layout = json.loads(image(draw(loss, groups=layer.graph_groups(), max_nodes=1000), "json"))
+    options = {"groups": layer.graph_groups()} if expand is None else fold(layer, expand)
+    layout = json.loads(image(draw(loss, max_nodes=1000, **options), "json"))
     down = {o["name"]: -float(o["pos"].split(",")[1]) for o in layout["objects"] if "pos" in o}  # y grows upwards
     names = node_names(topological_order(loss))
-    for n in layer.last:
+    for n in layer.last if expand is None else layer.last[expand : expand + 1]:
         for values in (n.x, n.y):
             heights = [down[names[id(v)]] for v in values]
             assert heights == sorted(heights), [v.label for v in sorted(values, key=lambda v: down[names[id(v)]])]
