@@ -1,14 +1,14 @@
-"""How fast the step-through page loads and steps in Chromium, measured inside the page.
+"""How big the step-through page is, and how fast it loads and steps in Chromium, measured inside the page.
 
-Writes the page for BatchNorm (`micrograd-bn graph`'s graph: Alg. 1's clusters) and opens
-it in Debian's Chromium at 1400×900 with playwright-python. Load: from navigation start to
-the viewer's "viewer ready" mark (the SVG parsed, every pane built, step 0 shown). Step:
-performance.now() around a click on ▶ and the style and layout it forces, then the next
-painted frame, over every step of the pass. Medians of `--rounds` loads.
+Writes the page for BatchNorm (`micrograd-bn graph`'s graph: Alg. 1's clusters) for each
+--features (default 3 and 18 with batch 8: 169 and 1,009 steps) and opens it in Debian's
+Chromium at 1400×900 with playwright-python. Size: the HTML file. Time to interactive: from
+navigation start to the viewer's "viewer ready" mark (the SVG parsed, every pane built, step 0
+shown, the keys live). Step: performance.now() around a click on ▶ and the style and layout it
+forces, then the next painted frame, over every step of the pass. Medians of `--rounds` loads.
 
-    .venv/bin/python benchmarks/page_timing.py                  # 3 features × batch 8
-    .venv/bin/python benchmarks/page_timing.py --batch 4        # the 97-step page
-    .venv/bin/python benchmarks/page_timing.py --features 18 --rounds 1   # 1,009 steps
+    .venv/bin/python benchmarks/page_timing.py                   # 169 and 1,009 steps
+    .venv/bin/python benchmarks/page_timing.py --batch 4 --features 3   # the 97-step page
     .venv/bin/python benchmarks/page_timing.py --screenshot docs/step_through.png --at 60 --batch 4
 """
 
@@ -19,7 +19,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from micrograd_bn.cli import _batchnorm_loss
 from micrograd_bn.page import write_html
@@ -47,40 +47,45 @@ STEP_ALL = """async () => {  // per step: [click + style + layout, until the nex
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--features", type=int, default=3)
+    parser.add_argument("--features", type=int, nargs="+", default=[3, 18], help="one page each (default 3 18)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--max-nodes", type=int, default=10_000, help="draw()'s budget (a 1,000-step page needs ~2,000)"
     )
-    parser.add_argument("--screenshot", help="instead: save a 1400×900 screenshot of the page at step --at")
+    parser.add_argument("--screenshot", help="instead: save a 1400×900 screenshot of the first page at step --at")
     parser.add_argument("--at", type=int, default=60, help="the step the screenshot shows")
     args = parser.parse_args()
-    loss, layer, _, _ = _batchnorm_loss(args.batch, args.features, 0)
-    steps = list(backward_steps(loss))
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        path = write_html(
-            steps, Path(tmp) / "page.html", groups=layer.graph_groups(), layer=layer, max_nodes=args.max_nodes
-        )
-        kb = path.stat().st_size / 1024
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        if args.screenshot:
-            page.goto(f"{path.as_uri()}#step={args.at}")
-            page.screenshot(path=args.screenshot)
-            print(f"wrote {args.screenshot} (step {args.at} of {len(steps)})")
-            return
-        loads, work, frames = [], [], []
-        for _ in range(args.rounds):
-            page.goto(path.as_uri())
-            loads.append(page.evaluate("performance.getEntriesByName('viewer ready')[0].startTime"))
-            for w, f in page.evaluate(STEP_ALL):
-                work.append(w)
-                frames.append(f)
+        for features in args.features[:1] if args.screenshot else args.features:
+            loss, layer, _, _ = _batchnorm_loss(args.batch, features, 0)
+            steps = list(backward_steps(loss))
+            path = write_html(
+                steps, Path(tmp) / "page.html", groups=layer.graph_groups(), layer=layer, max_nodes=args.max_nodes
+            )
+            if args.screenshot:
+                page.goto(f"{path.as_uri()}#step={args.at}")
+                page.screenshot(path=args.screenshot)
+                print(f"wrote {args.screenshot} (step {args.at} of {len(steps)})")
+                break
+            measure(page, path, args.rounds, f"BatchNorm, batch {args.batch} × {features} features: {len(steps)} steps")
         browser.close()
-    print(f"BatchNorm, batch {args.batch} × {args.features} features: {len(steps)} steps, page {kb:.0f} kB")
-    print(f"load (to 'viewer ready'), median of {args.rounds}: {statistics.median(loads):.0f} ms")
-    print(f"step (click, style, layout), median of {len(work)}: {statistics.median(work):.1f} ms")
-    print(f"step until the next frame is painted, median: {statistics.median(frames):.1f} ms")
+
+
+def measure(page: Page, path: Path, rounds: int, what: str) -> None:
+    """Print the page's size, its median time to interactive and step times over `rounds` loads."""
+    loads, work, frames = [], [], []
+    for _ in range(rounds):
+        page.goto(path.as_uri())
+        loads.append(page.evaluate("performance.getEntriesByName('viewer ready')[0].startTime"))
+        for w, f in page.evaluate(STEP_ALL):
+            work.append(w)
+            frames.append(f)
+    print(f"{what}, page {path.stat().st_size / 1024:.0f} kB")
+    print(f"  time to interactive (to 'viewer ready'), median of {rounds}: {statistics.median(loads):.0f} ms")
+    print(f"  step (click, style, layout), median of {len(work)}: {statistics.median(work):.1f} ms")
+    print(f"  step until the next frame is painted, median: {statistics.median(frames):.1f} ms")
 
 
 if __name__ == "__main__":

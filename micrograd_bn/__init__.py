@@ -78,7 +78,7 @@ from .nn import (
 
 # What shows a graph needs the graphviz package: imported on first use, so that the engine and
 # the layers work without it.
-_SHOWING = {"draw": "drawing", "module_nodes": "drawing", "render": "drawing", "StepThrough": "page"}
+_SHOWING = {"draw": "drawing", "fold": "drawing", "module_nodes": "drawing", "render": "drawing", "StepThrough": "page"}
 _SHOWING |= {"backward_steps": "trace"}
 
 
@@ -118,6 +118,7 @@ __all__ = [
     "cross_entropy",
     "draw",
     "flatten",
+    "fold",
     "gc_paused",
     "module_nodes",
     "mse_loss",

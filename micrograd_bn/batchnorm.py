@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 from .engine import Value
 from .nn import Module, check_batch
+from .text import SUBSCRIPT, SUPERSCRIPT
 
 
 @dataclass
@@ -184,18 +185,14 @@ def _check_statistics(mean: Value | None, var: Value, eps: float, labels: Alg1La
         )
 
 
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
 def _example(n: int) -> str:
     """Row n's subscript, counted from 1 as the paper counts examples: 0 → "₁"."""
-    return str(n + 1).translate(_SUB)
+    return str(n + 1).translate(SUBSCRIPT)
 
 
 def _feature(k: int) -> str:
     """Feature k's superscript, counted from 0 as γ⁽ᵏ⁾ is: 2 → "⁽²⁾"."""
-    return f"⁽{str(k).translate(_SUP)}⁾"
+    return f"⁽{str(k).translate(SUPERSCRIPT)}⁾"
 
 
 # The labels depend only on the layer's shape, so they are made once per shape and reused: made anew,
@@ -221,7 +218,7 @@ def _group_labels(layer: str, per: int, g: int, n: int, positions: int) -> Alg1L
     e, at = _example(n), [f",{_example(p)}" for p in range(positions)] or [""]
     channels = [_feature(k) for k in range(g * per, (g + 1) * per)]
     index, feature = [e + p + k for k in channels for p in at], [k for k in channels for _ in at]
-    group = f"ᵍ{str(g).translate(_SUP)}"
+    group = f"ᵍ{str(g).translate(SUPERSCRIPT)}"
     each = f"{e},ₚ⁽ᵏ∈{group}⁾" if positions else f"{e}⁽ᵏ∈{group}⁾"  # under a Σ: every channel k of group g
     return alg1_labels(f"{e}⁽{group}⁾", each, index, feature, f"{layer}, example {n + 1} (row {n}), group {g}")
 

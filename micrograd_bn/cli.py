@@ -58,7 +58,7 @@ def _positive_int(text: str) -> int:
     return _int_at_least(text, 1, "a positive integer")
 
 
-def _seed(text: str) -> int:
+def _non_negative_int(text: str) -> int:
     return _int_at_least(text, 0, "a non-negative integer")
 
 
@@ -204,31 +204,33 @@ def _batchnorm_loss(batch: int, features: int, seed: int):
     return loss, layer, x, dy
 
 
-def graph_size(batch: int, features: int) -> tuple[int, int]:
-    """(nodes `draw` makes, Values) for `_batchnorm_loss(batch, features)`, without building it.
+def graph_size(batch: int, features: int, folded: bool = False) -> tuple[int, int]:
+    """(nodes `draw` makes, Values) for `_batchnorm_loss(batch, features)`, without building it;
+    `folded`: one feature drawn in full, each other folded into a box (`drawing.fold`, `--expand`).
 
     Both grow as a + C·(b + d·N); a, b, d are read off three tiny graphs drawn for real.
     """
     (n21, v21), (n31, v31), (n22, v22) = (_drawn_size(*shape) for shape in ((2, 1), (3, 1), (2, 2)))
-    return (
-        n21 + (features - 1) * (n22 - n21) + features * (batch - 2) * (n31 - n21),
-        v21 + (features - 1) * (v22 - v21) + features * (batch - 2) * (v31 - v21),
-    )
+    nodes = n21 + (features - 1) * (n22 - n21) + features * (batch - 2) * (n31 - n21)
+    if folded:
+        nodes = graph_size(batch, 1)[0] + features - 1
+    return nodes, v21 + (features - 1) * (v22 - v21) + features * (batch - 2) * (v31 - v21)
 
 
 @functools.cache
-def _drawn_size(batch: int, features: int) -> tuple[int, int]:
-    from .drawing import GraphTooLarge, draw
+def _drawn_size(batch: int, features: int, folded: bool = False) -> tuple[int, int]:
+    from .drawing import GraphTooLarge, draw, fold
 
+    loss, layer, _, _ = _batchnorm_loss(batch, features, 0)
     try:
-        draw(_batchnorm_loss(batch, features, 0)[0], max_nodes=0)
+        draw(loss, max_nodes=0, **(fold(layer) if folded else {}))
     except GraphTooLarge as err:  # the count, before Graphviz would run
         return err.count, err.values
     raise AssertionError("draw() drew a graph over max_nodes=0")
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from .drawing import draw, render
+    from .drawing import draw, fold, render
     from .page import write_html
     from .trace import backward_steps, write_frames
 
@@ -239,16 +241,24 @@ def _graph(args: argparse.Namespace) -> int:
     if args.frames:
         _check_folder(Path(args.frames), f"--frames {args.frames}", may_create=True)
     _need_batch_statistics(args)
+    folded = args.expand is not None
+    if folded and args.expand >= args.features:
+        raise ValueError(
+            f"--expand {args.expand} is not a feature of --features {args.features}: "
+            f"choose one of 0 … {args.features - 1} (μ_B⁽ᵏ⁾'s k)"
+        )
 
     def cost_of(batch: int, features: int) -> budget.Cost:  # Graphviz layouts: --out, --html, one a --frames step
-        nodes, values = graph_size(batch, features)
+        nodes, values = graph_size(batch, features, folded)
         renders = 1 + budget.HTML_LAYOUTS * bool(args.html) + (values + 2) * bool(args.frames)
         return budget.graph_cost(batch * features, nodes, renders)
 
-    nodes, values = graph_size(args.batch, args.features)
+    nodes, values = graph_size(args.batch, args.features, folded)
     if nodes > args.max_nodes:  # refused before any Value is made: the remedy in this command's options
-        within = budget.largest(lambda batch: graph_size(batch, args.features)[0] <= args.max_nodes, args.batch)
+        within = budget.largest(lambda b: graph_size(b, args.features, folded)[0] <= args.max_nodes, args.batch)
         fixes = [f"pass --max-nodes {nodes}"] if budget.fits(cost_of(args.batch, args.features)) else []  # if it fits
+        if not folded and args.features > 1 and graph_size(args.batch, args.features, True)[0] <= args.max_nodes:
+            fixes.insert(0, "pass --expand 0 (feature 0 in full, the others folded)")
         if within >= 2:
             fixes.append(f"use --batch {within} or less")
         elif (features := budget.largest(lambda c: graph_size(2, c)[0] <= args.max_nodes, args.features)) >= 1:
@@ -262,10 +272,12 @@ def _graph(args: argparse.Namespace) -> int:
     loss, layer, _, _ = _batchnorm_loss(args.batch, args.features, args.seed)
     steps = list(backward_steps(loss))  # the same gradients as loss.backward(), kept for --frames/--html
     options = {"groups": layer.graph_groups(), "max_nodes": args.max_nodes, "digits": args.digits}
+    if folded:
+        options |= fold(layer, args.expand)
     graph = draw(loss, grad_view=args.grad_view, **options)
     print(f"wrote {render(graph, args.out, fmt)}")
     if args.html:
-        print(f"wrote {write_html(steps, args.html, **options)}")
+        print(f"wrote {write_html(steps, args.html, layer=layer, **options)}")
     if args.frames:
         frames = write_frames(steps, args.frames, fmt, grad_view=args.grad_view, **options)
         print(f"wrote {len(frames)} frames to {args.frames}")
@@ -451,7 +463,9 @@ def _add_batch_options(p: argparse.ArgumentParser, batch: int, features: int, di
     p.add_argument(
         "--features", type=_positive_int, default=features, metavar="C", help=f"features C (default {features})"
     )
-    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed for the batch and dy (default 0)")
+    p.add_argument(
+        "--seed", type=_non_negative_int, default=0, metavar="S", help="random seed for the batch and dy (default 0)"
+    )
     if digits:
         p.add_argument(
             "--digits",
@@ -502,7 +516,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", metavar="PAGE", help="also write a page stepping through the backward pass")
     p.add_argument("--grad-view", action="store_true", help="colour nodes and widen edges by |gradient|")
     p.add_argument(
-        "--max-nodes", type=_positive_int, default=500, metavar="K", help="refuse larger graphs (default 500)"
+        "--expand",
+        type=_non_negative_int,
+        metavar="K",
+        help="draw feature K (0 … C−1) in full and fold each other feature into a box",
+    )
+    p.add_argument(
+        "--max-nodes", type=_positive_int, default=500, metavar="M", help="refuse larger graphs (default 500)"
     )
 
     p = add("trace", _trace, "print a BatchNorm1d backward pass step by step")

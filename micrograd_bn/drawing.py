@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import graphviz
 
-from .engine import DotOp, Value, topological_order
+from .engine import DotOp, SumOp, Value, topological_order
 from .nn import flatten
 from .rules import op_title
 from .text import format_number
@@ -68,7 +68,7 @@ def draw(
 ) -> graphviz.Digraph:
     """The graph of every Value `root` depends on, as a `graphviz.Digraph` (rankdir LR).
 
-    - `groups`: {cluster label: Values}, each drawn inside a labelled box.
+    - `groups`: {cluster label: Values}, each drawn inside a labelled box (leaves such as γ and β beside it).
     - `collapse`: {name: Values}, all drawn as one box, with edges in and out.
     - `grads`: `None` (auto) shows `.grad` if any node's grad is non-zero, else
       "grad: not computed" (`.grad` starts at 0.0 and `backward()` always adds 1 to the
@@ -121,6 +121,8 @@ def _plan(root: Value, groups, collapse, grads, max_nodes: int) -> _Plan:
     """The Values, their names, boxes and clusters; refuses a graph over `max_nodes` before Graphviz runs."""
     order = topological_order(root)
     boxes, clusters = _membership(collapse, "collapse"), _membership(groups, "groups")
+    # leaves (γ, β) outside the clusters: consecutive lines sit side by side, and a batch keeps its order
+    clusters = {id(v): clusters[id(v)] for v in order if id(v) in clusters and v.inputs}
     box_sizes = Counter(boxes[id(v)] for v in order if id(v) in boxes)
     drawn = [v for v in order if id(v) not in boxes]
     count = len(drawn) + sum(1 for v in drawn if v.op is not None) + len(box_sizes)
@@ -180,10 +182,29 @@ def _emit(
             for u, d in zip(v.inputs, v.local_grads):
                 graph.edge(source[id(u)], f"{name}op", **(flow(d * g) if g is not None else {}))
             graph.edge(f"{name}op", name, **(flow(g * top_term / top) if g is not None else {}))
+    _keep_input_order(graph, plan)
     for sub in subgraphs.values():
         if sub.body:
             graph.subgraph(sub)
     return graph
+
+
+def _keep_input_order(graph: graphviz.Digraph, plan: _Plan) -> None:
+    """Keep a batch's inputs in order, top to bottom: the leaves a Σ sums (BatchNorm's x₁ … x_N of
+    each feature, summed for μ_B), pointed at in that order by an invisible node with `ordering=out`,
+    so that crossing minimisation cannot rotate them (it drew x₉ … x₁₆ above x₁ … x₈). The edges weigh
+    nothing: no input moves to another rank."""
+    leaves = {
+        id(u): plan.names[id(u)]
+        for v in reversed(plan.order)
+        if isinstance(v.op, SumOp) and id(v) not in plan.boxes
+        for u in v.inputs
+        if not u.inputs and id(u) not in plan.boxes
+    }
+    if len(leaves) > 1:
+        graph.node("inputs", "", shape="point", style="invis", width="0", ordering="out")
+        for name in leaves.values():
+            graph.edge("inputs", name, style="invis", weight="0")
 
 
 def record_fields(

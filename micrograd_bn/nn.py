@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from numbers import Real
 
 from .engine import DotOp, Value
+from .text import SUBSCRIPT
 
 Batch = list[list[Value]]
 
@@ -112,15 +113,26 @@ class Linear(Module):
 
     Weights and bias start uniform in ±1/√in_features (PyTorch's default), drawn from
     `random.Random(seed)`, so a seed fixes the network. `weight[j][i]` connects input i
-    to output j. `bias=False` drops b, as before BatchNorm (Sec. 3.2: β takes its role).
+    to output j, and is labelled W[j,i] in drawings (bias[j]: b[j]; indices from 0, as
+    features are); `name` follows W and b, to tell layers apart (MLP's: W₁, W₂, …).
+    `bias=False` drops b, as before BatchNorm (Sec. 3.2: β takes its role).
+
+    >>> layer = Linear(2, 3, seed=0, name="₁")
+    >>> layer.weight[2][1].label, layer.bias[2].label
+    ('W₁[2,1]', 'b₁[2]')
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, seed: int | None = None) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, seed: int | None = None, name: str = ""
+    ) -> None:
         rng = random.Random(seed)
         bound = 1.0 / math.sqrt(in_features)
         self.in_features, self.out_features = in_features, out_features
-        self.weight = [[Value(rng.uniform(-bound, bound)) for _ in range(in_features)] for _ in range(out_features)]
-        self.bias = [Value(rng.uniform(-bound, bound)) for _ in range(out_features)] if bias else None
+        self.weight = [
+            [Value(rng.uniform(-bound, bound), f"W{name}[{j},{i}]") for i in range(in_features)]
+            for j in range(out_features)
+        ]
+        self.bias = [Value(rng.uniform(-bound, bound), f"b{name}[{j}]") for j in range(out_features)] if bias else None
 
     def forward(self, batch: Sequence) -> Batch:
         check_batch(batch, self.in_features, "Linear")
@@ -218,7 +230,7 @@ class MLP(Sequential):
         for k, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             last = k == len(sizes) - 2
             bias = last or not getattr(norm, "absorbs_bias", False)
-            layers.append(Linear(n_in, n_out, bias=bias, seed=seed * 1000 + k))
+            layers.append(Linear(n_in, n_out, bias=bias, seed=seed * 1000 + k, name=str(k + 1).translate(SUBSCRIPT)))
             if not last:
                 if norm is not None:
                     layers.append(norm(n_out))

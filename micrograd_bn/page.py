@@ -100,9 +100,6 @@ def page_html(steps: Sequence[Step], *, digits: int = 4, layer: object = None, *
     if mine:
         raise TypeError(f"the page shows the gradients step by step itself: leave out {', '.join(mine)}")
     root, name = steps[0].node, step_names(steps)
-    if draw_options.get("groups"):  # leaves (γ, β) outside the clusters: consecutive lines then sit side by side
-        groups = {label: [v for v in values if v.inputs] for label, values in draw_options["groups"].items()}
-        draw_options = {**draw_options, "groups": {label: values for label, values in groups.items() if values}}
     unlabelled = {s.node: name(s.node) for s in steps if not s.node.label}  # "#3" on the graph as in the steps
     graph = draw(root, grads={}, digits=digits, names=unlabelled, show_data=False, **draw_options)
     graph.graph_attr.update(ranksep="0.08", nodesep="0.08")  # compact: a step and its inputs share the screen

@@ -8,6 +8,8 @@ from __future__ import annotations
 import unicodedata
 
 MINUS = "−"  # U+2212, the one minus sign of every formula and number shown
+SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")  # "12".translate(SUBSCRIPT) == "₁₂"
+SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def format_number(x: float, digits: int) -> str:

@@ -265,8 +265,9 @@ def test_the_budget_sees_a_memory_limit():
 
 
 @pytest.mark.parametrize(("batch", "features"), [(2, 1), (4, 1), (5, 2), (8, 3)])
-def test_graph_size_is_what_draw_counts(batch, features):
-    assert cli.graph_size(batch, features) == cli._drawn_size(batch, features)
+@pytest.mark.parametrize("folded", [False, True])
+def test_graph_size_is_what_draw_counts(batch, features, folded):
+    assert cli.graph_size(batch, features, folded) == cli._drawn_size(batch, features, folded)
 
 
 def test_long_work_says_how_long_and_ctrl_c_stops_it_with_one_line(tmp_path):

@@ -3,6 +3,7 @@ the node budget, rendering with Graphviz's `dot`, and clear errors; the `graph` 
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import xml.etree.ElementTree as ET
@@ -192,12 +193,27 @@ def test_graph_groups_become_clusters_citing_alg_1():
     ]
     names = node_names(topological_order(loss))
     for label, nodes in groups.items():
-        expected = {names[id(v)] for v in nodes} | {names[id(v)] + "op" for v in nodes if v.op}
+        expected = {names[id(v)] for v in nodes if v.inputs} | {names[id(v)] + "op" for v in nodes if v.op}
         assert found[label] == expected
     n = layer.last[0]
+    assert not {names[id(layer.weight[0])], names[id(layer.bias[0])]} & set().union(*found.values())  # γ, β beside
     assert names[id(n.mean)] in found["Alg. 1 line 1: mini-batch mean μ_B"]
     assert {names[id(v)] for v in n.x_hat} <= found["Alg. 1 line 3: normalize x̂_i"]
     assert len(records(g)) == len(topological_order(loss))  # clusters move records, never copy them
+
+
+@pytest.mark.parametrize(("batch", "features", "expand"), [(16, 4, None), (16, 1, None), (16, 4, 2)])
+def test_a_batch_keeps_its_order_top_to_bottom(batch, features, expand):
+    """Each feature's x₁ … x_N and y₁ … y_N top to bottom (dot alone drew y₉ … y₁₆, β, y₁ … y₈)."""
+    loss, layer = bn_loss(batch, features)
+    options = {"groups": layer.graph_groups()} if expand is None else fold(layer, expand)
+    layout = json.loads(image(draw(loss, max_nodes=1000, **options), "json"))
+    down = {o["name"]: -float(o["pos"].split(",")[1]) for o in layout["objects"] if "pos" in o}  # y grows upwards
+    names = node_names(topological_order(loss))
+    for n in layer.last if expand is None else layer.last[expand : expand + 1]:
+        for values in (n.x, n.y):
+            heights = [down[names[id(v)]] for v in values]
+            assert heights == sorted(heights), [v.label for v in sorted(values, key=lambda v: down[names[id(v)]])]
 
 
 def test_graph_groups_per_feature_and_without_affine():
@@ -420,6 +436,17 @@ def test_cli_graph_writes_the_image_page_and_frames(tmp_path, capsys):
     assert len(list(frames.glob("step_*.svg"))) == int(capsys.readouterr().out.split("wrote ")[-1].split()[0])
 
 
+def test_cli_graph_expand_draws_16_by_4_with_one_feature_in_full(tmp_path):
+    out, page = tmp_path / "bn.svg", tmp_path / "bn.html"
+    args = ["--batch", "16", "--features", "4", "--expand", "2", "--out", str(out), "--html", str(page)]
+    assert main(["graph", *args]) == 0  # within the default --max-nodes
+    texts = svg_texts(out.read_bytes())
+    folded = {t for t in texts if t.endswith("(folded)")}
+    assert folded == {f"Alg. 1 for μ_B⁽{k}⁾ (folded)" for k in "⁰¹³"}  # every feature but 2, in a box
+    assert "x̂₁₆⁽²⁾" in texts and "x̂₁⁽⁰⁾" not in texts
+    assert "The problem: BatchNorm1d(4" in page.read_text()  # the page has the layer: the paper beside autodiff
+
+
 def test_cli_graph_png_and_grad_view(tmp_path):
     assert main(["graph", "--out", str(tmp_path / "bn.png"), "--grad-view"]) == 0
     assert (tmp_path / "bn.png").read_bytes().startswith(b"\x89PNG")
@@ -432,6 +459,8 @@ def test_cli_graph_png_and_grad_view(tmp_path):
         (["--out", "{tmp}/no/g.svg"], "cannot write"),
         (["--out", "{tmp}/g.svg", "--batch", "64"], "more than --max-nodes 500; pass --max-nodes"),
         (["--out", "{tmp}/g.svg", "--max-nodes", "10"], "more than --max-nodes 10; pass --max-nodes"),
+        (["--out", "{tmp}/g.svg", "--batch", "16", "--features", "4"], "more than --max-nodes 500; pass --expand 0"),
+        (["--out", "{tmp}/g.svg", "--features", "4", "--expand", "4"], "--expand 4 is not a feature of --features 4"),
         (["--out", "{tmp}/g.svg", "--batch", "1"], "more than 1 value per channel"),
         (["--out", "{tmp}/x.png", "--format", "svg"], "--out {tmp}/x.png ends in .png but --format is svg"),
         (["--out", "{tmp}/noext"], "has no suffix: end it in .svg, .png or .pdf, or pass --format svg|png|pdf"),

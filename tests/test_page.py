@@ -220,3 +220,24 @@ def test_without_a_layer_the_page_has_no_paper():
     loss, _ = bn_loss()
     data = page_data_of(list(backward_steps(loss)))
     assert data["problem"] is None and {row["paper"] for row in data["steps"]} == {None}
+
+
+def test_every_node_the_mlp_page_names_is_named_on_its_graph():
+    """An MLP with BatchNorm: each step's node and each receiver is on the graph by the same name;
+    Linear's weights and biases by theirs (W₁[j,i], b₂[j]), not by step numbers."""
+    from micrograd_bn import MLP, mse_loss
+
+    rng = random.Random(0)
+    net = MLP([2, 3, 1], norm=BatchNorm1d, seed=0)
+    loss = mse_loss(net([[Value(rng.gauss(0, 1)) for _ in range(2)] for _ in range(4)]), [[1.0]] * 4)
+    layer = next(m for m in net.layers if isinstance(m, BatchNorm1d))
+    page = page_html(list(backward_steps(loss)), groups=layer.graph_groups(), layer=layer)
+    graph = page[page.index('<div id="graph"') :]
+    texts = {html_lib.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", graph)}
+    steps = embedded(page)["steps"]
+    named = {s["name"] for s in steps} | {t["name"] for s in steps for t in s["sends"]}
+    assert named <= texts
+    weights = {
+        p.label for m in net.layers if hasattr(m, "weight") and not isinstance(m, BatchNorm1d) for p in m.parameters()
+    }
+    assert {"W₁[2,1]", "W₂[0,2]", "b₂[0]"} <= weights <= named
