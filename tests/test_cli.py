@@ -270,13 +270,20 @@ def test_graph_size_is_what_draw_counts(batch, features, folded):
     assert cli.graph_size(batch, features, folded) == cli._drawn_size(batch, features, folded)
 
 
+def default_sigint() -> None:
+    """Ctrl-C as a terminal delivers it: a test run in the background (`pytest &`) inherits SIGINT ignored."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_long_work_says_how_long_and_ctrl_c_stops_it_with_one_line(tmp_path):
     """`micrograd-bn trace --batch 300000`: a line saying how long, then SIGINT: exit 130, one more line."""
     import signal
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "micrograd_bn.cli", "trace", "--batch", "300000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path, preexec_fn=default_sigint,
     )  # fmt: skip
     first = proc.stderr.readline()
     assert first.startswith("micrograd-bn trace: this will take about ") and "Ctrl-C stops it" in first
@@ -429,7 +436,7 @@ def test_ctrl_c_in_a_demo_is_one_line_and_130(tmp_path):
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "demo", "probe"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=default_sigint,
     )  # fmt: skip
     assert proc.stdout.readline() == "ready\n"
     os.killpg(proc.pid, signal.SIGINT)  # as the terminal sends it
