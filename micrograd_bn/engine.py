@@ -17,7 +17,7 @@ import contextlib
 import gc
 import inspect
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from numbers import Real
 from typing import Final
 
@@ -413,6 +413,33 @@ def topological_order(root: Value) -> list[Value]:
                     stack.append(v.input2)
             stack.extend(v.inputs_n)
     return order
+
+
+def chain_rule(
+    root: Value, override: Mapping[int, float] | None = None, absolute: bool = False
+) -> Iterator[tuple[Value, float, list[tuple[Value, float, float]]]]:
+    """backward()'s walk one node at a time, kept apart from `.grad`: for each node, outputs first,
+    (node, ∂root/∂node, [(input, ∂node/∂input, term)]), each term = ∂node/∂input · ∂root/∂node, sent
+    to its input once the node's turn comes (the same order and floating-point operations as
+    backward()). `override` ({id(node): gradient}) puts another gradient in place of a node's before
+    it propagates; `absolute` sends |∂node/∂input| · gradient (how large the terms each sum is).
+
+    >>> a = Value(3.0, "a"); b = a * a
+    >>> [(v.label or v._op, g) for v, g, _ in chain_rule(b)]
+    [('*', 1.0), ('a', 6.0)]
+    """
+    order = topological_order(root)
+    grads = {id(v): 0.0 for v in order}
+    grads[id(root)] = 1.0  # the seed: ∂root/∂root = 1
+    override = override or {}
+    for v in reversed(order):  # every use of v comes after v in `order`: its gradient is complete
+        g = grads[id(v)] = override.get(id(v), grads[id(v)])
+        terms = []
+        for u, local_grad in zip(v.inputs, v.local_grads):
+            term = (abs(local_grad) if absolute else local_grad) * g
+            grads[id(u)] += term
+            terms.append((u, local_grad, term))
+        yield v, g, terms
 
 
 def zero_grad(root: Value) -> None:

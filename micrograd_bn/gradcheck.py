@@ -22,7 +22,7 @@ import numpy as np
 
 from .compare import TOLERANCE as WITNESS_TOLERANCE
 from .diagnosis import Cause, Diagnosis, Factor, factor_name, find_factor, fit
-from .engine import Value, topological_order
+from .engine import Value, chain_rule, topological_order
 from .grading import TOLERANCE, CheckError, Grade, Problem, Report, grade, raised_at
 from .learner import learner_code
 from .numeric import central_difference, relative_error, scaled_step
@@ -157,7 +157,7 @@ def _run(f: Callable[..., Value], point: Inputs, derivatives: Callable, h: float
         raise
     except Exception as err:
         raise CheckError(f"your derivatives function raised {type(err).__name__}: {err}{raised_at(err)}") from err
-    size = chain_rule(order, loss, absolute=True)  # the size of the terms each gradient sums
+    size = {id(v): g for v, g, _ in chain_rule(loss, absolute=True)}  # the size of the terms each gradient sums
     run = Run(point, loss, order, nodes, mine)
     depth = {id(v): n for n, v in enumerate(reversed(order))}
     for key in mine:
@@ -181,22 +181,6 @@ def _run(f: Callable[..., Value], point: Inputs, derivatives: Callable, h: float
             run.finite_diff[key] = _finite_differences(f, point, key, h)
     _warn_constant_upstream(loss, run)
     return run
-
-
-def chain_rule(
-    order: list[Value], root: Value, override: dict[int, float] | None = None, absolute: bool = False
-) -> dict[int, float]:
-    """∂root/∂v for every node of `order` (topological, as `topological_order` gives), by id: the
-    engine's chain rule, with `override` replacing some nodes' gradients (a learner's values) before
-    they propagate, and `absolute` making every local derivative positive (the size of the terms)."""
-    override = override or {}
-    grads = {id(v): 0.0 for v in order}
-    grads[id(root)] = 1.0
-    for v in reversed(order):
-        g = grads[id(v)] = override.get(id(v), grads[id(v)])
-        for child, d in zip(v.inputs, v.local_grads):
-            grads[id(child)] += (abs(d) if absolute else d) * g
-    return grads
 
 
 def _finite_differences(f: Callable[..., Value], point: Inputs, key: str, h: float) -> np.ndarray:
@@ -274,7 +258,7 @@ def _redone_from(run: Run, given: str, key: str) -> bool:
     """Backpropagate with the learner's ∂ℓ/∂given in place of autodiff's; does it give their ∂ℓ/∂key?"""
     mine = np.asarray(run.mine[given], dtype=float)
     override = {id(v): float(mine[idx]) for idx, v in run.nodes[given]}
-    g = chain_rule(run.order, run.loss, override)
+    g = {id(v): grad for v, grad, _ in chain_rule(run.loss, override)}
     redone = np.zeros(run.autodiff[key].shape)
     for idx, v in run.nodes[key]:
         redone[idx] = g[id(v)]

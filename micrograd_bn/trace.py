@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .drawing import draw, image, node_sizes, save
-from .engine import Value, topological_order
+from .engine import Value, chain_rule
 from .rules import op_title
 from .text import format_number, pad, text_width
 
@@ -63,18 +63,9 @@ def backward_steps(root: Value) -> Iterator[Step]:
 
 
 def _steps(root: Value) -> Iterator[Step]:
-    order = topological_order(root)
-    pass_grad = {id(v): 0.0 for v in order}  # this pass's ∂root/∂v, as backward()'s per-pass sum
-    pass_grad[id(root)] = 1.0  # seed: ∂root/∂root = 1
-    for number, v in enumerate(reversed(order), start=1):
-        g = pass_grad[id(v)]
-        v.grad += g
-        terms = []
-        for child, d in zip(v.inputs, v.local_grads):
-            term = d * g  # chain rule: ∂root/∂child += ∂v/∂child · ∂root/∂v
-            pass_grad[id(child)] += term
-            terms.append(Term(child, d, term))
-        yield Step(number, v, g, tuple(terms))
+    for number, (v, g, terms) in enumerate(chain_rule(root), start=1):
+        v.grad += g  # complete now: every node that uses v has sent its term
+        yield Step(number, v, g, tuple(Term(*t) for t in terms))
 
 
 def format_steps(steps: Iterable[Step], digits: int = 4) -> str:
