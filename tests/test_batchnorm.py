@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import RTOL_EXACT, assert_close, torch_or_skip
+from helpers import RTOL_EXACT, assert_close, assert_each_close, gamma_some_zero, random_case, torch_or_skip
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -62,8 +62,7 @@ def assert_matches_closed_form(x, dy, gamma, beta, eps, rtol=RTOL_EXACT):
     got = autodiff(x, dy, gamma, beta, eps)
     want = {**ref.backward(dy, x, gamma, eps), "y": ref.forward_train(x, gamma, beta, eps)["y"]}
     scales = term_scales(x, dy, gamma, beta, eps)
-    for key, expected in want.items():
-        assert_close(got[key], expected, rtol=rtol, atol=1e-300, scale=scales[key])
+    assert_each_close(got, want, scales, rtol)
 
 
 # ---- autodiff = closed form (Sec. 3), over random cases and corner cases
@@ -73,12 +72,8 @@ def assert_matches_closed_form(x, dy, gamma, beta, eps, rtol=RTOL_EXACT):
 def bn_cases(draw):
     m = draw(st.integers(2, 64))
     c = draw(st.integers(1, 8))
-    seed = draw(st.integers(0, 2**32 - 1))
-    scale = 10.0 ** draw(st.floats(-3, 3))
-    eps = 10.0 ** draw(st.floats(-8, 0))
-    rng = np.random.default_rng(seed)
-    gamma = rng.normal(size=c)
-    gamma[rng.random(c) < 0.25] = 0.0  # γ = 0 switches a feature off: its gradients must be exactly 0
+    rng, scale, eps = random_case(draw)
+    gamma = gamma_some_zero(rng, c)
     x = rng.normal(size=(m, c)) * scale + rng.normal() * scale
     return x, rng.normal(size=(m, c)), gamma, rng.normal(size=c), eps
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zoo_norms
-from helpers import RTOL_EXACT, assert_close, torch_or_skip
+from helpers import RTOL_EXACT, assert_close, assert_each_close, gamma_some_zero, random_case, torch_or_skip
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -83,8 +83,7 @@ def assert_matches_closed_form(x, dy, gamma, beta, eps, groups, closed=ref.group
     got = autodiff(x, dy, gamma, beta, eps, groups)
     want = {**closed(dy, x, gamma, eps, groups), "y": ref.group_norm_forward(x, gamma, beta, eps, groups)["y"]}
     size = scales(x, dy, gamma, beta, eps, groups)
-    for key, expected in want.items():
-        assert_close(got[key], expected, rtol=rtol, atol=1e-300, scale=size[key])
+    assert_each_close(got, want, size, rtol)
 
 
 # ---- autodiff = closed form, over random cases and corner cases
@@ -98,13 +97,9 @@ def gn_cases(draw):
     spatial = draw(st.sampled_from([(), (1, 2), (2, 2), (3, 1), (2, 3)]))
     if not spatial and c == groups:  # one value per group on (N, C): x − μ = 0; allowed, kept rare
         c *= 2
-    seed = draw(st.integers(0, 2**32 - 1))
-    scale = 10.0 ** draw(st.floats(-3, 3))
-    eps = 10.0 ** draw(st.floats(-8, 0))
-    rng = np.random.default_rng(seed)
+    rng, scale, eps = random_case(draw)
     shape = (n, c, *spatial)
-    gamma = rng.normal(size=c)
-    gamma[rng.random(c) < 0.25] = 0.0
+    gamma = gamma_some_zero(rng, c)
     x = (rng.normal(size=shape) + rng.normal(size=(n, c) + (1,) * len(spatial))) * scale  # channels offset apart
     return x, rng.normal(size=shape), gamma, rng.normal(size=c), eps, groups
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import RTOL_EXACT, assert_close, torch_or_skip
+from helpers import RTOL_EXACT, assert_close, assert_each_close, gamma_some_zero, random_case, torch_or_skip
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,8 +56,7 @@ def assert_matches_closed_form(x, dy, gamma, beta, eps, rtol=RTOL_EXACT):
     got = autodiff(x, dy, gamma, beta, eps)
     want = {**ref.layer_norm_backward(dy, x, gamma, eps), "y": ref.layer_norm_forward(x, gamma, beta, eps)["y"]}
     size = scales(x, dy, gamma, beta, eps)
-    for key, expected in want.items():
-        assert_close(got[key], expected, rtol=rtol, atol=1e-300, scale=size[key])
+    assert_each_close(got, want, size, rtol)
 
 
 # ---- autodiff = closed form, over random cases and corner cases
@@ -67,12 +66,8 @@ def assert_matches_closed_form(x, dy, gamma, beta, eps, rtol=RTOL_EXACT):
 def ln_cases(draw):
     n = draw(st.integers(1, 12))
     c = draw(st.integers(2, 24))
-    seed = draw(st.integers(0, 2**32 - 1))
-    scale = 10.0 ** draw(st.floats(-3, 3))
-    eps = 10.0 ** draw(st.floats(-8, 0))
-    rng = np.random.default_rng(seed)
-    gamma = rng.normal(size=c)
-    gamma[rng.random(c) < 0.25] = 0.0
+    rng, scale, eps = random_case(draw)
+    gamma = gamma_some_zero(rng, c)
     x = rng.normal(size=(n, c)) * scale + rng.normal(size=(n, 1)) * scale  # each row its own offset
     return x, rng.normal(size=(n, c)), gamma, rng.normal(size=c), eps
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zoo_norms
-from helpers import RTOL_EXACT, assert_close, torch_or_skip
+from helpers import RTOL_EXACT, assert_close, assert_each_close, gamma_some_zero, random_case, torch_or_skip
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -55,8 +55,7 @@ def assert_matches_closed_form(x, dy, gamma, eps, closed=ref.rms_norm_backward, 
     got = autodiff(x, dy, gamma, eps)
     want = {**closed(dy, x, gamma, eps_used), "y": ref.rms_norm_forward(x, gamma, eps_used)["y"]}
     size = scales(x, dy, gamma, eps_used)
-    for key, expected in want.items():
-        assert_close(got[key], expected, rtol=rtol, atol=1e-300, scale=size[key])
+    assert_each_close(got, want, size, rtol)
 
 
 # ---- autodiff = closed form, over random cases and corner cases
@@ -66,12 +65,8 @@ def assert_matches_closed_form(x, dy, gamma, eps, closed=ref.rms_norm_backward, 
 def rms_cases(draw):
     n = draw(st.integers(1, 10))
     c = draw(st.integers(1, 20))
-    seed = draw(st.integers(0, 2**32 - 1))
-    scale = 10.0 ** draw(st.floats(-3, 3))
-    eps = draw(st.one_of(st.none(), st.floats(-8, 0).map(lambda p: 10.0**p)))
-    rng = np.random.default_rng(seed)
-    gamma = rng.normal(size=c)
-    gamma[rng.random(c) < 0.25] = 0.0
+    rng, scale, eps = random_case(draw, eps=st.one_of(st.none(), st.floats(-8, 0).map(lambda p: 10.0**p)))
+    gamma = gamma_some_zero(rng, c)
     x = (rng.normal(size=(n, c)) + rng.normal(size=(n, 1))) * scale  # each row its own offset: no μ to remove it
     return x, rng.normal(size=(n, c)), gamma, eps
 
