@@ -79,11 +79,16 @@ def _digits(text: str) -> int:
     return value
 
 
-def _eps(text: str) -> float:
+def _number(text: str) -> float:
+    """The float `text` spells, or NaN (which every range check then refuses, with the option's own line)."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        value = math.nan
+        return math.nan
+
+
+def _eps(text: str) -> float:
+    value = _number(text)
     if not (value >= 0 and math.isfinite(value)):  # checked here, before NumPy warns about √ of a negative
         raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0 (ε in √(σ²_B + ε)), got {text!r}")
     if value > MAX_EPS:  # ε swamps σ²_B: ℓ barely moves, and finite differences see only rounding
@@ -95,10 +100,7 @@ def _eps(text: str) -> float:
 
 
 def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = _number(text)
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
     return value
@@ -117,10 +119,7 @@ def _shape(text: str) -> tuple[int, int]:
 def _momentum(text: str) -> float | None:
     if text.lower() == "none":
         return None  # cumulative average: the paper's Alg. 2 population statistics
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = _number(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or None, got {text!r}")
     return value
