@@ -17,8 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from .batchnorm import Alg1Nodes, LayerNorm
 from .engine import Value
+from .norms import NORMS, Norm
 from .text import format_number, signed
 from .trace import Step
 
@@ -33,8 +36,11 @@ class Symbols:
     over: str  # over what, in words
 
 
-BATCH = Symbols("μ_B", "σ²_B", "m", "the mini-batch")
-EXAMPLE = Symbols("μ", "σ²", "H", "one example's features (LayerNorm: Alg. 1 over the features, Ba et al. Sec. 3)")
+def symbols(layer: object) -> Symbols:
+    """The layer's symbols, as `norms` names them: BatchNorm's μ_B, σ²_B over m values of the batch;
+    LayerNorm's μ, σ² over the C features of one example (Ba et al., Sec. 3)."""
+    words = _norm(layer).words
+    return Symbols("μ" + words["B"], words["var"], words["m"], words["over"])
 
 
 def alg1_lines(s: Symbols) -> dict[str, str]:
@@ -55,15 +61,11 @@ def paper_notes(layer: object, steps: Sequence[Step], name: Callable[[Value], st
     `layer` is a BatchNorm1d/2d or LayerNorm after a training forward (its `last` holds Alg. 1's
     nodes per group: a feature, or an example); `steps` the backward pass over a loss built on it.
     """
-    import numpy as np
-
-    from . import reference
-
     groups: list[Alg1Nodes] = list(getattr(layer, "last", []) or [])
     if not groups:
         raise ValueError("the paper's notes need a norm layer after a training forward (its .last is empty)")
     layer_norm = isinstance(layer, LayerNorm)
-    sym = EXAMPLE if layer_norm else BATCH
+    sym = symbols(layer)
     lines = alg1_lines(sym)
     grad = {id(s.node): s.grad for s in steps}
     sent = {(id(s.node), id(t.input)): t.contribution for s in steps for t in s.terms}
@@ -73,12 +75,10 @@ def paper_notes(layer: object, steps: Sequence[Step], name: Callable[[Value], st
     x = np.array([[_data(v) for v in g.x] for g in groups])  # (groups, m)
     dy = np.array([[grad.get(id(v), 0.0) for v in g.y] for g in groups])
     eps = float(layer.eps)  # type: ignore[attr-defined]
-    if layer_norm:
-        closed = reference.layer_norm_backward(dy, x, np.array(gammas), eps)
-        per_entry = {k: closed[k] for k in ("dx_hat", "dx")}
-    else:
-        closed = reference.backward(dy.T, x.T, np.array(gammas), eps)
-        per_entry = {k: closed[k].T for k in ("dx_hat", "dx")}
+    # Sec. 3 term by term (reference.py), each per-entry term as (groups, m): BatchNorm's on the transposes
+    by_column = _norm(layer).terms(dy if layer_norm else dy.T, x if layer_norm else x.T, np.array(gammas), eps)
+    terms = {k: [t if layer_norm or k not in ("dx_hat", "dx") else t.T for t in ts] for k, ts in by_column.items()}
+    closed = {k: sum(ts[1:], ts[0]) for k, ts in terms.items()}
     notes: dict[int, dict] = {}
 
     def note(v: object, line: str, sec3: dict | None = None) -> None:
@@ -100,8 +100,7 @@ def paper_notes(layer: object, steps: Sequence[Step], name: Callable[[Value], st
 
     for g, n in enumerate(groups):
         m, mu, var, std = len(n.x), name(n.mean), name(n.var), name(n.std)
-        inv = 1.0 / n.std.data
-        dx_hat, dvar, dmean = per_entry["dx_hat"][g], float(closed["dvar"][g]), float(closed["dmean"][g])
+        dx_hat, dvar, dmean = closed["dx_hat"][g], float(closed["dvar"][g]), float(closed["dmean"][g])
         for i in range(m):
             k = i if layer_norm else g  # whose γ
             gamma_name = name(weight[k]) if weight is not None else "1"
@@ -112,12 +111,12 @@ def paper_notes(layer: object, steps: Sequence[Step], name: Callable[[Value], st
             xi = n.x[i]
             if isinstance(xi, Value):
                 dev, sq = n.deviation[i], n.square[i]
-                t1, t2, t3 = dx_hat[i] * inv, dvar * 2.0 * dev.data / m, dmean / m
+                t1, t2, t3 = (float(t[g][i]) for t in terms["dx"])  # through x̂_i, σ²_B, μ_B
                 eq = (
                     f"∂ℓ/∂{name(xi)} = ∂ℓ/∂{name(xh)} · 1/{std} + ∂ℓ/∂{var} · 2({name(dev)})/{sym.m} "
                     f"+ ∂ℓ/∂{mu} · 1/{sym.m}   ({sym.m} = {m})"
                 )
-                nums = f"{f(t1)} + {signed(f(t2))} + {signed(f(t3))} = {f(per_entry['dx'][g][i])}"
+                nums = f"{f(t1)} + {signed(f(t2))} + {signed(f(t3))} = {f(closed['dx'][g][i])}"
                 paths = [
                     [f"through {name(xh)} directly", f"{name(xh)} → {name(dev)} → {name(xi)}",
                      f(sent.get((id(xh), id(dev)), 0.0)), f(t1)],
@@ -127,7 +126,7 @@ def paper_notes(layer: object, steps: Sequence[Step], name: Callable[[Value], st
                      f(sent.get((id(n.sum_x), id(xi)), 0.0)), f(t3)],
                 ]  # fmt: skip
                 title = f"Sec. 3: ∂ℓ/∂{name(xi)} is complete: three paths, three terms"
-                note(xi, lines["input"], beside(xi, title, eq, nums, per_entry["dx"][g][i], paths))
+                note(xi, lines["input"], beside(xi, title, eq, nums, closed["dx"][g][i], paths))
             for v in (n.deviation[i], n.square[i]):
                 note(v, lines["2"])
             note(n.scaled[i] if n.scaled else None, lines["4"])
@@ -137,7 +136,7 @@ def paper_notes(layer: object, steps: Sequence[Step], name: Callable[[Value], st
         eq = f"∂ℓ/∂{var} = Σ_i ∂ℓ/∂x̂_i · (x_i − {mu}) · (−1/2)({name(n.var_eps)})^(−3/2)"
         nums = f"{f(s_var)} · (−1/2) · {f(n.var_eps.data)}^(−3/2) = {f(dvar)}"
         note(n.var, lines["2"], beside(n.var, f"Sec. 3: ∂ℓ/∂{var} is complete", eq, nums, dvar))
-        a = -inv * sum(float(d) for d in dx_hat)
+        a = float(terms["dmean"][0][g])  # the term through x̂_i
         eq = f"∂ℓ/∂{mu} = Σ_i ∂ℓ/∂x̂_i · (−1/{std}) + ∂ℓ/∂{var} · Σ_i −2(x_i − {mu})/{sym.m}   ({sym.m} = {m})"
         nums = f"{f(a)} + {signed(f(dvar))} · {signed(f(-2.0 * dev_sum / m))} = {f(dmean)}"
         note(n.mean, lines["1"], beside(n.mean, f"Sec. 3: ∂ℓ/∂{mu} is complete", eq, nums, dmean))
@@ -183,7 +182,7 @@ def overview(layer: object) -> tuple[object, dict[int, str]]:
     `k` has the SVG id `ov-k`, and {id(node): k} placing each scalar node of the layer's graph in it."""
     import graphviz
 
-    sym = EXAMPLE if isinstance(layer, LayerNorm) else BATCH
+    sym = symbols(layer)
     mu, var = sym.mean, sym.var
     labels = {
         "x": "x", "mean": mu, "deviation": f"x − {mu}", "square": f"(x − {mu})²", "var": var,
@@ -217,6 +216,10 @@ def overview(layer: object) -> tuple[object, dict[int, str]]:
     for key, params in (("gamma", getattr(layer, "weight", None)), ("beta", getattr(layer, "bias", None))):
         where.update((id(v), key) for v in params or [])
     return graph, where
+
+
+def _norm(layer: object) -> Norm:
+    return NORMS["layernorm" if isinstance(layer, LayerNorm) else "batchnorm"]
 
 
 def _data(v: object) -> float:
