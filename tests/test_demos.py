@@ -386,16 +386,22 @@ def test_cli_names_the_demo_in_usage_and_errors(capfd):
 
 def test_regularization_batch_mates_move_training_output_only(tmp_path):
     r = run_quick("regularization", tmp_path)
-    spread = r["spread_train"]
-    assert r["sizes"] == sorted(r["sizes"]) and len(spread) == len(r["sizes"]) >= 3
-    assert all(s > 0.05 for s in spread)  # Sec. 3.4: no longer deterministic for a given example
-    assert np.all(np.diff(spread) < 0)  # less noise in larger batches
-    assert -0.8 < r["slope"] < -0.3  # roughly 1/√m
-    assert r["eval_range"] == 0.0  # Alg. 2: eval output is the same, bit for bit, in every batch
-    for kind in ("without BN", "with BN", "with Dropout"):  # (b) is reported, not asserted: small scale
+    assert len(r["seeds"]) >= 3 and r["sizes"] == sorted(r["sizes"]) and len(r["sizes"]) >= 3
+    for spread, slope, eval_range in zip(r["spread"], r["slope"], r["eval_range"], strict=True):  # every seed
+        assert len(spread) == len(r["sizes"])
+        assert all(s > 0.05 for s in spread)  # Sec. 3.4: no longer deterministic for a given example
+        assert np.all(np.diff(spread) < 0)  # less noise in larger batches
+        assert -0.8 < slope < -0.3  # roughly 1/√m (seen on seeds 0–12 at the defaults: −0.55 to −0.38)
+        assert eval_range == 0.0  # Alg. 2: eval output is the same, bit for bit, in every batch
+    # (c, d): BN fits the 100 training digits first in every seed (seen on seeds 0–12: by step 50, the plain
+    # net from step 70); whether it generalizes better is reported, not asserted: at this scale it does not
+    plain, bn = r["without BN"]["first_step_fitted"], r["with BN"]["first_step_fitted"]
+    for k in range(len(r["seeds"])):
+        assert bn[k] is not None and (plain[k] is None or plain[k] > bn[k])
+    for kind in ("without BN", "with BN", "with Dropout"):
         res = r[kind]
-        assert 0 <= res["test_accuracy"] <= 1 and 0 <= res["train_accuracy"] <= 1
-        assert math.isfinite(res["test_loss"]) and math.isfinite(res["train_loss"])
+        assert all(0 <= a <= 1 for a in res["test_accuracy"] + res["train_accuracy"])
+        assert all(math.isfinite(x) for x in res["test_loss"] + res["train_loss"])
 
 
 def test_regularization_inference_net_is_the_eval_net_without_dropout():
@@ -415,10 +421,15 @@ def test_identity_transform_gamma_beta_give_back_x(tmp_path):
     r = run_quick("identity_transform", tmp_path)
     assert r["identity_error"] <= 1e-12 * max(1.0, r["x_max"])  # Sec. 3: y_i = x_i to rounding
     assert r["x_hat_error"] > 0.1  # the check can fail: with γ = 1, β = 0, y = x̂ is not x
-    frozen = r["γ, β frozen at 1, 0"]
-    assert frozen["gamma_mean_abs"] == [1.0, 1.0, 1.0]
-    # frozen at 1, 0 the sigmoid inputs are x̂: about P(|N(0, 1)| < 1) = 0.683 of them near-linear
-    assert all(abs(share - 0.683) < 0.1 for share in frozen["share_start"])
-    for label in ("γ, β learned", "γ, β frozen at 1, 0"):  # the rest is reported, not asserted
-        assert all(0 <= share <= 1 for share in r[label]["held_out_share"])
-        assert 0 <= r[label]["final_accuracy"] <= 1
+    learned, frozen = r["γ, β learned"], r["γ, β frozen at 1, 0"]
+    assert len(r["seeds"]) >= 3
+    for k in range(len(r["seeds"])):  # every seed
+        assert frozen["gamma_mean_abs"][k] == [1.0, 1.0, 1.0]
+        # frozen at 1, 0 the sigmoid inputs are x̂: about P(|N(0, 1)| < 1) = 0.683 of them near-linear
+        assert all(abs(share - 0.683) < 0.1 for share in frozen["share_start"][k])
+        # learned: the last hidden layer grows γ and leaves the linear middle (seen on seeds 0–12 at --quick:
+        # mean |γ| 1.74–1.84, held-out share 0.34–0.39 against 0.64–0.67 frozen)
+        assert learned["gamma_mean_abs"][k][-1] > 1.3
+        assert learned["held_out_share"][k][-1] < frozen["held_out_share"][k][-1] - 0.15
+    for res in (learned, frozen):  # accuracy is reported, not asserted
+        assert all(0 <= a <= 1 for a in res["final_accuracy"])
