@@ -56,10 +56,9 @@ class DemoParser(argparse.ArgumentParser):
 def demo_name(name: str) -> str:
     """How the demo was run, for its usage line: `micrograd-bn demo NAME` through the CLI, else `NAME.py`.
 
-    The CLI runs the script as `python -c "...run_script..." demos/NAME.py ARGS` (micrograd_bn.cli).
+    The CLI says so in the environment it runs the demo with (MICROGRAD_BN_PROG, micrograd_bn.cli).
     """
-    via_cli = sys.orig_argv[1:2] == ["-c"] and "run_script" in "".join(sys.orig_argv[2:3])
-    return f"micrograd-bn demo {name}" if via_cli else f"{name}.py"
+    return os.environ.get("MICROGRAD_BN_PROG", f"{name}.py")
 
 
 def parser(name: str, doc: str | None) -> DemoParser:

@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import io
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -331,33 +332,81 @@ def test_bn_state_sees_a_training_forward():
     assert bn_state(net) != before
 
 
-BAD_ARGUMENTS = [  # (demo, arguments, words the one-line error must contain)
-    ("figure1", ["--seed", "-1"], "'-1' is not a seed"),
-    ("figure1", ["--seed", "1.5"], "'1.5' is not a seed"),
-    ("figure1", ["--steps"], "unrecognized arguments: --steps"),
-    ("figure1", ["--paper", "--init-std", "0"], "'0' is not a weight std"),
-    ("figure1", ["--paper", "--seeds", "0"], "'0' is not a number of seeds"),
-    ("saturation", ["--seeds", "x"], "'x' is not a number of seeds"),
-    ("learning_rates", ["--rates", "0"], "'0' is not a rate"),
-    ("learning_rates", ["--rates", "-1"], "'-1' is not a rate"),
-    ("learning_rates", ["--output-lr", "0"], "'0' is not a rate"),
-    ("learning_rates", ["--rates", "1e9"], "'1e9' is not a rate"),
-    ("loss_landscape", ["--lr", "nan"], "'nan' is not a rate"),
-    ("loss_landscape", ["--lr", "inf"], "'inf' is not a rate"),
-    ("init_sensitivity", ["--seeds", "0"], "'0' is not a number of seeds"),
-    ("scale_invariance", ["--out", "README.md"], "is a file"),
+SEEDED = [  # the demos that run several seeds (--seeds K)
+    "figure1",
+    "init_sensitivity",
+    "learning_rates",
+    "saturation",
+    "covariate_shift",
+    "regularization",
+    "identity_transform",
+    "loss_landscape",
+]
+OWN_OPTIONS = {  # each demo's other options: (arguments, words the one-line error must contain)
+    "figure1": [
+        (["--paper=1"], "argument --paper: ignored explicit argument '1'"),
+        (["--paper", "--init-std", "0"], "'0' is not a weight std"),
+    ],
+    "learning_rates": [
+        (["--rates", "0"], "'0' is not a rate"),
+        (["--rates", "-1"], "'-1' is not a rate"),
+        (["--rates", "1e9"], "'1e9' is not a rate"),
+        (["--held-rates", "nan"], "'nan' is not a rate"),
+        (["--output-lr", "0"], "'0' is not a rate"),
+    ],
+    "loss_landscape": [(["--lr", "nan"], "'nan' is not a rate"), (["--lr", "inf"], "'inf' is not a rate")],
+}
+BAD_ARGUMENTS = [  # (demo, arguments, words): every option of every demo, wrong
+    *[
+        (name, args, words)
+        for name in NAMES
+        for args, words in [
+            (["--seed", "-1"], "'-1' is not a seed"),
+            (["--seed", "1.5"], "'1.5' is not a seed"),
+            (["--quick=yes"], "argument --quick: ignored explicit argument 'yes'"),
+            (["--out", "README.md"], "'README.md' is a file"),
+            (["--steps", "3"], "unrecognized arguments: --steps 3"),
+        ]
+    ],
+    *[(name, ["--seeds", n], f"'{n}' is not a number of seeds") for name in SEEDED for n in ("0", "x", "51")],
+    *[(name, args, words) for name, cases in OWN_OPTIONS.items() for args, words in cases],
 ]
 
 
+@pytest.mark.parametrize("prog", ["{name}.py", "micrograd-bn demo {name}"])
 @pytest.mark.parametrize(("name", "args", "words"), BAD_ARGUMENTS)
-def test_a_bad_argument_is_one_line_and_exit_code_2(tmp_path, capsys, monkeypatch, name, args, words):
+def test_a_bad_argument_is_one_line_and_exit_code_2(tmp_path, capsys, monkeypatch, name, args, words, prog):
+    """As `python demos/NAME.py` and as `micrograd-bn demo NAME` (which names itself in MICROGRAD_BN_PROG)."""
     monkeypatch.chdir(DEMOS.parent)  # --out README.md: an existing file
+    if prog.startswith("micrograd-bn"):
+        monkeypatch.setenv("MICROGRAD_BN_PROG", prog.format(name=name))
+    else:
+        monkeypatch.delenv("MICROGRAD_BN_PROG", raising=False)
     with pytest.raises(SystemExit) as exit_info:
         load(name).main(["--quick", "--out", str(tmp_path), *args] if "--out" not in args else ["--quick", *args])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(f"{name}.py: error: ") and words in err, err
+    assert err.count("\n") == 1 and err.startswith(f"{prog.format(name=name)}: error: ") and words in err, err
     assert not list(tmp_path.iterdir())  # nothing ran
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_option_has_a_bad_argument_case(capsys, name):
+    """The table above covers every option a demo's --help lists (a new option needs its case)."""
+    with pytest.raises(SystemExit):
+        load(name).main(["--help"])
+    listed = set(re.findall(r"(--[a-z][a-z-]*)", capsys.readouterr().out)) - {"--help"}
+    covered = {a.split("=")[0] for n, args, _ in BAD_ARGUMENTS if n == name for a in args if a.startswith("--")}
+    assert listed <= covered, listed - covered
+
+
+def test_a_bad_argument_through_python_and_the_cli(tmp_path, capfd):
+    """The real thing, once each way: a fresh interpreter, one line on stderr, exit code 2."""
+    done = subprocess.run(
+        [sys.executable, str(DEMOS / "saturation.py"), "--seeds", "0"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 2 and done.stderr.startswith("saturation.py: error: argument --seeds: '0' is not")
+    assert done.stderr.count("\n") == 1 and not list(tmp_path.iterdir())
 
 
 def test_ctrl_c_ends_a_demo_with_one_line_and_exit_code_130(capsys):
