@@ -47,7 +47,7 @@ class DemoParser(argparse.ArgumentParser):
 
     def parse_args(self, args: Sequence[str] | None = None, namespace: None = None) -> argparse.Namespace:  # type: ignore[override]
         ns = super().parse_args(args, namespace)
-        if ns.out.exists() and not ns.out.is_dir():
+        if ns.out is not None and ns.out.exists() and not ns.out.is_dir():  # tour.py's --out may be None
             self.error(f"argument --out: {str(ns.out)!r} is a file; name a directory (made if missing)")
         print(f"engine: {micrograd_bn.ENGINE}", file=sys.stderr)
         return ns
