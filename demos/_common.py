@@ -25,6 +25,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 from tqdm import tqdm
 
 if importlib.util.find_spec("micrograd_bn") is None:  # a source checkout without `pip install -e .`
@@ -40,7 +41,15 @@ T = TypeVar("T")
 
 # ---- command line ---------------------------------------------------------------------------------
 class DemoParser(argparse.ArgumentParser):
-    """argparse, with a usage error as one line (`NAME: error: WHAT; see --help`) and exit code 2."""
+    """argparse, with a usage error as one line (`NAME: error: WHAT; see --help`) and exit code 2.
+
+    --out must not name a file. Once the arguments are good, the engine is named on stderr, unless
+    `say_engine` is False (tour.py, which trains nothing).
+    """
+
+    def __init__(self, *args: object, say_engine: bool = True, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.say_engine = say_engine
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -49,7 +58,8 @@ class DemoParser(argparse.ArgumentParser):
         ns = super().parse_args(args, namespace)
         if ns.out is not None and ns.out.exists() and not ns.out.is_dir():  # tour.py's --out may be None
             self.error(f"argument --out: {str(ns.out)!r} is a file; name a directory (made if missing)")
-        print(f"engine: {micrograd_bn.ENGINE}", file=sys.stderr)
+        if self.say_engine:
+            print(f"engine: {micrograd_bn.ENGINE}", file=sys.stderr)
         return ns
 
 
@@ -390,7 +400,7 @@ def print_per_seed(label: str, seeds: Sequence[int], lines: Sequence[str]) -> No
         print(f"{seed:>12}: {line}")
 
 
-def seed_band(ax: Axes, x: Sequence[float], values: np.ndarray, color: str, label: str, **line: object) -> None:
+def seed_band(ax: Axes, x: Sequence[float], values: ArrayLike, color: str, label: str, **line: object) -> None:
     """Median over the seeds (rows of `values`) as a line, their min–max as a band around it."""
     values = np.asarray(values, dtype=float)
     ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=color, alpha=0.25, lw=0)

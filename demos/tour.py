@@ -29,7 +29,7 @@ OUT: Path | None = None  # where a script run writes the graphs; None: nowhere
 if IN_SCRIPT:  # a bad option: one line and exit code 2, as in every demo (demos/ is on sys.path)
     from _common import DemoParser, demo_name
 
-    parser = DemoParser(prog=demo_name("tour"), description="A guided tour of micrograd_bn")
+    parser = DemoParser(prog=demo_name("tour"), description="A guided tour of micrograd_bn", say_engine=False)
     parser.add_argument("--out", type=Path, help="also write each graph into this folder as SVG")
     OUT = parser.parse_args().out
 
