@@ -49,8 +49,8 @@ def load(name: str) -> ModuleType:
     return module
 
 
-def run_quick(name: str, out: Path) -> dict:
-    result = load(name).main(["--quick", "--out", str(out)])
+def run_quick(name: str, out: Path, *args: str) -> dict:
+    result = load(name).main(["--quick", "--out", str(out), *args])
     png = Path(result["figure"])
     assert png.parent == out and png.suffix == ".png"
     assert png.stat().st_size > 10_000, f"{png} is only {png.stat().st_size} bytes"
@@ -185,8 +185,9 @@ def test_covariate_shift_probe_gives_g_when_nothing_moved():
     assert running == [list(bn.running_mean) for bn in net.layers if isinstance(bn, demo.BatchNorm1d)]
 
 
-def test_inference_population_statistics_and_folded_map(tmp_path):
-    r = run_quick("inference", tmp_path)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_inference_population_statistics_and_folded_map(tmp_path, seed):
+    r = run_quick("inference", tmp_path, "--seed", str(seed))
     assert r["stats_error"] < 1e-12  # running statistics = E_B[μ_B], m/(m−1)·E_B[σ²_B] (momentum=None)
     assert r["population_mean_error"] < 1e-12  # equal-size batches: E_B[μ_B] is the mean of all examples
     assert r["population_var_rel_error"] < 0.2
