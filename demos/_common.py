@@ -395,7 +395,7 @@ def seed_text(seeds: Sequence[int]) -> str:
 
 def print_per_seed(label: str, seeds: Sequence[int], lines: Sequence[str]) -> None:
     """Print `label` with its seeds, then each seed's line."""
-    print(f"{label}, seeds {', '.join(map(str, seeds))}:")
+    print(f"{label}, {seed_text(seeds)}:")
     for seed, line in zip(seeds, lines, strict=True):
         print(f"{seed:>12}: {line}")
 
