@@ -25,6 +25,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 from tqdm import tqdm
 
 if importlib.util.find_spec("micrograd_bn") is None:  # a source checkout without `pip install -e .`
@@ -40,26 +41,34 @@ T = TypeVar("T")
 
 # ---- command line ---------------------------------------------------------------------------------
 class DemoParser(argparse.ArgumentParser):
-    """argparse, with a usage error as one line (`NAME: error: WHAT; see --help`) and exit code 2."""
+    """argparse, with a usage error as one line (`NAME: error: WHAT; see --help`) and exit code 2.
+
+    --out must not name a file. Once the arguments are good, the engine is named on stderr, unless
+    `say_engine` is False (tour.py, which trains nothing).
+    """
+
+    def __init__(self, *args: object, say_engine: bool = True, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.say_engine = say_engine
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
     def parse_args(self, args: Sequence[str] | None = None, namespace: None = None) -> argparse.Namespace:  # type: ignore[override]
         ns = super().parse_args(args, namespace)
-        if ns.out.exists() and not ns.out.is_dir():
+        if ns.out is not None and ns.out.exists() and not ns.out.is_dir():  # tour.py's --out may be None
             self.error(f"argument --out: {str(ns.out)!r} is a file; name a directory (made if missing)")
-        print(f"engine: {micrograd_bn.ENGINE}", file=sys.stderr)
+        if self.say_engine:
+            print(f"engine: {micrograd_bn.ENGINE}", file=sys.stderr)
         return ns
 
 
 def demo_name(name: str) -> str:
     """How the demo was run, for its usage line: `micrograd-bn demo NAME` through the CLI, else `NAME.py`.
 
-    The CLI runs the script as `python -c "...run_script..." demos/NAME.py ARGS` (micrograd_bn.cli).
+    The CLI says so in the environment it runs the demo with (MICROGRAD_BN_PROG, micrograd_bn.cli).
     """
-    via_cli = sys.orig_argv[1:2] == ["-c"] and "run_script" in "".join(sys.orig_argv[2:3])
-    return f"micrograd-bn demo {name}" if via_cli else f"{name}.py"
+    return os.environ.get("MICROGRAD_BN_PROG", f"{name}.py")
 
 
 def parser(name: str, doc: str | None) -> DemoParser:
@@ -280,6 +289,36 @@ def train(
     return losses
 
 
+def train_measuring_layers(
+    net: MLP,
+    data: Digits,
+    lr: float,
+    steps: int,
+    seed: int,
+    label: str,
+    share: Callable[[np.ndarray], float],
+    every: int,
+) -> dict:
+    """Train `net` (batches of BATCH); each step, `share(x)` of every hidden layer's activation inputs x.
+
+    Returns "shares" (steps × layers, over each step's training batch), held-out accuracy at step 0
+    and every `every` steps ("acc_steps", "accuracy"), the losses, and "x_end": each activation's
+    held-out inputs in the inference network at the end.
+    """
+    shares: list[list[float]] = []
+    acc_steps, acc = [0], [accuracy(net, data.x_test, data.y_test)]
+
+    def observe(step: int, activation_inputs: list) -> None:
+        shares.append([share(np.array([[v.data for v in row] for row in x])) for x in activation_inputs])
+        if step % every == 0:
+            acc_steps.append(step)
+            acc.append(accuracy(net, data.x_test, data.y_test))
+
+    losses = train(net, data, lr, steps, BATCH, seed, label, observe)
+    _, x_end = numpy_forward(net, data.x_test)
+    return {"shares": np.array(shares), "acc_steps": acc_steps, "accuracy": acc, "loss": losses, "x_end": x_end}
+
+
 # ---- evaluation: the trained numbers in NumPy (no training happens here) --------------------------
 def numpy_sigmoid(h: np.ndarray) -> np.ndarray:
     """σ(h) = 1 / (1 + e^(−h)); e^(−h) overflowing to inf for h < −709 gives the exact limit 0."""
@@ -354,11 +393,30 @@ def seed_text(seeds: Sequence[int]) -> str:
     return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
 
 
-def seed_band(ax: Axes, x: Sequence[float], values: np.ndarray, color: str, label: str, **line: object) -> None:
+def print_per_seed(label: str, seeds: Sequence[int], lines: Sequence[str]) -> None:
+    """Print `label` with its seeds, then each seed's line."""
+    print(f"{label}, {seed_text(seeds)}:")
+    for seed, line in zip(seeds, lines, strict=True):
+        print(f"{seed:>12}: {line}")
+
+
+def seed_band(ax: Axes, x: Sequence[float], values: ArrayLike, color: str, label: str, **line: object) -> None:
     """Median over the seeds (rows of `values`) as a line, their min–max as a band around it."""
     values = np.asarray(values, dtype=float)
     ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=color, alpha=0.25, lw=0)
     ax.plot(x, np.median(values, axis=0), color=color, label=label, **line)
+
+
+LAYER_STYLES = (":", "--", "-")  # hidden layer 1, 2, 3
+
+
+def layer_share_bands(ax: Axes, runs: dict[str, list[dict]], colors: dict[str, str], every: int) -> None:
+    """Each net's per-layer shares (train_measuring_layers) as an `every`-step moving average, band over seeds."""
+    for label, rs in runs.items():
+        for layer, style in zip(range(rs[0]["shares"].shape[1]), LAYER_STYLES):
+            curves = [moving_average(r["shares"][:, layer], every) for r in rs]
+            steps = range(1, len(curves[0]) + 1)
+            seed_band(ax, steps, curves, colors[label], f"{label}, layer {layer + 1}", ls=style)
 
 
 def savefig(fig: Figure, out: Path, name: str) -> Path:

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     fig = figure(11, 3.8)
     ax_before, ax_after = fig.subplots(1, 2, sharex=True, sharey=True)
-    bins = np.linspace(min(x.min(), -3.0), max(x.max(), 3.0), 60)  # the same bins before and after
+    bins = np.linspace(min(x.min(), y_engine.min()), max(x.max(), y_engine.max()), 60)  # every value, before and after
     for k, name in enumerate(FILTERS):
         before, after = x[:, k].ravel(), y_engine[:, k].ravel()
         label = f"{name}: mean {mean[k]:.2f}, std {var[k] ** 0.5:.2f}"
@@ -92,7 +92,10 @@ def main(argv: list[str] | None = None) -> dict:
     ax_after.set(title="(b) after BatchNorm2d (γ = 1, β = 0)", xlabel="value")
     for ax in (ax_before, ax_after):
         ax.legend(fontsize=8)
-    fig.suptitle(f"BatchNorm2d on (N, C, H, W) = {x.shape}: one μ_B, σ²_B, γ, β per channel, over m' = N·H·W")
+    fig.suptitle(
+        f"BatchNorm2d on (N, C, H, W) = {x.shape}: one μ_B, σ²_B, γ, β per channel, over m' = N·H·W\n"
+        f"seed {args.seed}; the bins hold every value (nothing clipped)"
+    )
     path = savefig(fig, args.out, "conv_feature_maps.png")
 
     print(

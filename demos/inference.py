@@ -136,7 +136,10 @@ def main(argv: list[str] | None = None) -> dict:
         ax_map.plot(xs[part], y_train[part, UNIT], "o", color=color, ms=4, label=f"train mode, held-out batch {j + 1}")
     ax_map.set(title="(c) the same examples, train vs eval", xlabel="x (BN input)", ylabel="y (BN output)")
     ax_map.legend(fontsize=7)
-    fig.suptitle(f"Alg. 2: population statistics and the folded inference map (one trained net, seed {args.seed})")
+    fig.suptitle(
+        f"Alg. 2: population statistics and the folded inference map (one trained net, seed {args.seed}); "
+        "nothing clipped or smoothed"
+    )
     path = savefig(fig, args.out, "inference.png")
 
     print(f"running statistics vs NumPy E_B[μ_B], m/(m−1)·E_B[σ²_B] over {len(k)} batches: max |Δ| = {stats_error:.1e}")

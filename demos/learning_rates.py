@@ -17,13 +17,14 @@ runs of that seed). Each run ends in one of four words: "trains" (held-out accur
 number overflowed, or the training loss over the last 10 steps is above 2 ln 10 ≈ 4.6, twice
 a uniform guess's). The tolerance of a net is the largest rate at which it trains.
 
-What to look at: (a) the plain net trains at lr 1 and 3 (61–79%) and is at chance at 10; the
-BN net trains up to 10 (54–78%): a 3× higher largest rate, in every seed. At 30 both blow up.
-At 0.3 the BN net trains (86–88%) where the plain net is slow (21–35%): that is speed, not
-tolerance. (b) With the output layer held at 1, both nets tolerate more, and BN still 3× more:
-the plain net trains at hidden rate 10 (64–79%) but not at 30 (at chance, or 34%), the BN net
-at 30 (70–87%) but not at 100 (slow, 17–43%): what stops BN at 30 in (a) is mostly the layer it
-does not normalize. (c) The training loss (every layer, dashed without BN): at lr 10 the plain
+What to look at: (a) the plain net trains at lr 1 and 3 (61–79%) and is at chance at 10; at 10
+the BN net still learns (46–69%), but reaches 50% in only one seed of three (seeds 0–2; 9 of
+seeds 0–12 at 100 steps): the edge of what it tolerates. At 30 both blow up. At 0.3 the BN net
+trains (86–88%) where the plain net is slow (21–35%): that is speed, not tolerance. (b) With
+the output layer held at 1, both nets tolerate more, and BN 3× more in every seed: the plain net
+trains at hidden rate 10 (64–79%) but not at 30 (at chance, or 34%), the BN net at 30 (65–88%)
+but not at 100 (slow, 17–36%): what stops BN in (a) is largely the layer it does not
+normalize. (c) The training loss (every layer, dashed without BN): at lr 10 the plain
 net's stays above ln 10 (at chance) while BN's falls; at 30 both leave the axis within a few
 steps (blew up). Lines are medians over the seeds, bands min–max; the loss curves are 10-step
 moving averages; panel (c)'s y-axis stops at 3 ln 10 (the lr 30 curves run off it).

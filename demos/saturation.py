@@ -27,24 +27,22 @@ from __future__ import annotations
 
 import numpy as np
 from _common import (
-    BATCH,
     BN,
     COLORS,
     LR,
     NO_BN,
-    accuracy,
     add_seeds,
     figure,
+    layer_share_bands,
     load_digits,
-    moving_average,
-    numpy_forward,
     parser,
+    print_per_seed,
     run_main,
     savefig,
     seed_band,
     seed_text,
     sigmoid_mlp,
-    train,
+    train_measuring_layers,
 )
 
 HIGH_LR = 5 * LR  # 5× figure1.py's rate, as the paper's BN-x5-Sigmoid
@@ -59,21 +57,9 @@ def saturated_share(x: np.ndarray) -> float:
 
 def run(batchnorm: bool, steps: int, seed: int) -> dict:
     """Train one net; record the saturated share per hidden layer at every step."""
-    data = load_digits(seed=seed)
     net = sigmoid_mlp(batchnorm, seed=seed)  # figure1.py's net
-    shares: list[list[float]] = []  # [step][layer]
-    acc_steps, acc = [0], [accuracy(net, data.x_test, data.y_test)]
-
-    def observe(step: int, activation_inputs: list) -> None:
-        shares.append([saturated_share(np.array([[v.data for v in row] for row in x])) for x in activation_inputs])
-        if step % EVERY == 0:
-            acc_steps.append(step)
-            acc.append(accuracy(net, data.x_test, data.y_test))
-
-    label = BN if batchnorm else NO_BN
-    losses = train(net, data, HIGH_LR, steps, BATCH, seed, f"saturation {label}", observe)
-    _, held_out_x = numpy_forward(net, data.x_test)  # inference-mode inputs of each sigmoid, at the end
-    return {"shares": np.array(shares), "acc_steps": acc_steps, "accuracy": acc, "loss": losses, "x_end": held_out_x}
+    label = f"saturation {BN if batchnorm else NO_BN}"
+    return train_measuring_layers(net, load_digits(seed=seed), HIGH_LR, steps, seed, label, saturated_share, EVERY)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -86,12 +72,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     fig = figure(13, 4)
     ax_share, ax_hist, ax_acc = fig.subplots(1, 3)
-    styles = [":", "--", "-"]  # hidden layer 1, 2, 3
-    for label, rs in runs.items():
-        for layer in range(rs[0]["shares"].shape[1]):
-            curves = [moving_average(r["shares"][:, layer], EVERY) for r in rs]
-            name = f"{label}, layer {layer + 1}"
-            seed_band(ax_share, range(1, steps + 1), curves, COLORS[label], name, ls=styles[layer])
+    layer_share_bands(ax_share, runs, COLORS, EVERY)
     ax_share.set(title=f"(a) saturated share, |x| > {THRESHOLD:g}", xlabel="training step")
     ax_share.set_ylabel(f"share ({EVERY}-step moving average)")
     ax_share.set(ylim=(0, 1.3), yticks=np.linspace(0, 1, 6))  # room for the legend above 1
@@ -128,13 +109,16 @@ def main(argv: list[str] | None = None) -> dict:
             "final_accuracy": [r["accuracy"][-1] for r in rs],
         }
         res = result[label]
-        print(f"{label:>10}, seeds {', '.join(map(str, seeds))}:")
-        for k, seed in enumerate(seeds):
-            print(
-                f"{seed:>12}: saturated share {res['share_start'][k]:.2f} → {res['share_end'][k]:.2f} "
+        print_per_seed(
+            label,
+            seeds,
+            [
+                f"saturated share {res['share_start'][k]:.2f} → {res['share_end'][k]:.2f} "
                 f"(per layer {', '.join(f'{x:.2f}' for x in last[k])}); "
                 f"held-out accuracy {res['final_accuracy'][k]:.3f}"
-            )
+                for k in range(len(seeds))
+            ],
+        )
     return result
 
 

@@ -12,7 +12,6 @@
 # %%
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -27,8 +26,10 @@ from micrograd_bn.trace import format_steps
 
 IN_SCRIPT = __name__ == "__main__" and "ipykernel" not in sys.modules
 OUT: Path | None = None  # where a script run writes the graphs; None: nowhere
-if IN_SCRIPT:
-    parser = argparse.ArgumentParser(description="A guided tour of micrograd_bn")
+if IN_SCRIPT:  # a bad option: one line and exit code 2, as in every demo (demos/ is on sys.path)
+    from _common import DemoParser, demo_name
+
+    parser = DemoParser(prog=demo_name("tour"), description="A guided tour of micrograd_bn", say_engine=False)
     parser.add_argument("--out", type=Path, help="also write each graph into this folder as SVG")
     OUT = parser.parse_args().out
 

@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import io
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,8 +49,8 @@ def load(name: str) -> ModuleType:
     return module
 
 
-def run_quick(name: str, out: Path) -> dict:
-    result = load(name).main(["--quick", "--out", str(out)])
+def run_quick(name: str, out: Path, *args: str) -> dict:
+    result = load(name).main(["--quick", "--out", str(out), *args])
     png = Path(result["figure"])
     assert png.parent == out and png.suffix == ".png"
     assert png.stat().st_size > 10_000, f"{png} is only {png.stat().st_size} bytes"
@@ -184,8 +185,9 @@ def test_covariate_shift_probe_gives_g_when_nothing_moved():
     assert running == [list(bn.running_mean) for bn in net.layers if isinstance(bn, demo.BatchNorm1d)]
 
 
-def test_inference_population_statistics_and_folded_map(tmp_path):
-    r = run_quick("inference", tmp_path)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_inference_population_statistics_and_folded_map(tmp_path, seed):
+    r = run_quick("inference", tmp_path, "--seed", str(seed))
     assert r["stats_error"] < 1e-12  # running statistics = E_B[μ_B], m/(m−1)·E_B[σ²_B] (momentum=None)
     assert r["population_mean_error"] < 1e-12  # equal-size batches: E_B[μ_B] is the mean of all examples
     assert r["population_var_rel_error"] < 0.2
@@ -331,33 +333,81 @@ def test_bn_state_sees_a_training_forward():
     assert bn_state(net) != before
 
 
-BAD_ARGUMENTS = [  # (demo, arguments, words the one-line error must contain)
-    ("figure1", ["--seed", "-1"], "'-1' is not a seed"),
-    ("figure1", ["--seed", "1.5"], "'1.5' is not a seed"),
-    ("figure1", ["--steps"], "unrecognized arguments: --steps"),
-    ("figure1", ["--paper", "--init-std", "0"], "'0' is not a weight std"),
-    ("figure1", ["--paper", "--seeds", "0"], "'0' is not a number of seeds"),
-    ("saturation", ["--seeds", "x"], "'x' is not a number of seeds"),
-    ("learning_rates", ["--rates", "0"], "'0' is not a rate"),
-    ("learning_rates", ["--rates", "-1"], "'-1' is not a rate"),
-    ("learning_rates", ["--output-lr", "0"], "'0' is not a rate"),
-    ("learning_rates", ["--rates", "1e9"], "'1e9' is not a rate"),
-    ("loss_landscape", ["--lr", "nan"], "'nan' is not a rate"),
-    ("loss_landscape", ["--lr", "inf"], "'inf' is not a rate"),
-    ("init_sensitivity", ["--seeds", "0"], "'0' is not a number of seeds"),
-    ("scale_invariance", ["--out", "README.md"], "is a file"),
+SEEDED = [  # the demos that run several seeds (--seeds K)
+    "figure1",
+    "init_sensitivity",
+    "learning_rates",
+    "saturation",
+    "covariate_shift",
+    "regularization",
+    "identity_transform",
+    "loss_landscape",
+]
+OWN_OPTIONS = {  # each demo's other options: (arguments, words the one-line error must contain)
+    "figure1": [
+        (["--paper=1"], "argument --paper: ignored explicit argument '1'"),
+        (["--paper", "--init-std", "0"], "'0' is not a weight std"),
+    ],
+    "learning_rates": [
+        (["--rates", "0"], "'0' is not a rate"),
+        (["--rates", "-1"], "'-1' is not a rate"),
+        (["--rates", "1e9"], "'1e9' is not a rate"),
+        (["--held-rates", "nan"], "'nan' is not a rate"),
+        (["--output-lr", "0"], "'0' is not a rate"),
+    ],
+    "loss_landscape": [(["--lr", "nan"], "'nan' is not a rate"), (["--lr", "inf"], "'inf' is not a rate")],
+}
+BAD_ARGUMENTS = [  # (demo, arguments, words): every option of every demo, wrong
+    *[
+        (name, args, words)
+        for name in NAMES
+        for args, words in [
+            (["--seed", "-1"], "'-1' is not a seed"),
+            (["--seed", "1.5"], "'1.5' is not a seed"),
+            (["--quick=yes"], "argument --quick: ignored explicit argument 'yes'"),
+            (["--out", "README.md"], "'README.md' is a file"),
+            (["--steps", "3"], "unrecognized arguments: --steps 3"),
+        ]
+    ],
+    *[(name, ["--seeds", n], f"'{n}' is not a number of seeds") for name in SEEDED for n in ("0", "x", "51")],
+    *[(name, args, words) for name, cases in OWN_OPTIONS.items() for args, words in cases],
 ]
 
 
+@pytest.mark.parametrize("prog", ["{name}.py", "micrograd-bn demo {name}"])
 @pytest.mark.parametrize(("name", "args", "words"), BAD_ARGUMENTS)
-def test_a_bad_argument_is_one_line_and_exit_code_2(tmp_path, capsys, monkeypatch, name, args, words):
+def test_a_bad_argument_is_one_line_and_exit_code_2(tmp_path, capsys, monkeypatch, name, args, words, prog):
+    """As `python demos/NAME.py` and as `micrograd-bn demo NAME` (which names itself in MICROGRAD_BN_PROG)."""
     monkeypatch.chdir(DEMOS.parent)  # --out README.md: an existing file
+    if prog.startswith("micrograd-bn"):
+        monkeypatch.setenv("MICROGRAD_BN_PROG", prog.format(name=name))
+    else:
+        monkeypatch.delenv("MICROGRAD_BN_PROG", raising=False)
     with pytest.raises(SystemExit) as exit_info:
         load(name).main(["--quick", "--out", str(tmp_path), *args] if "--out" not in args else ["--quick", *args])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(f"{name}.py: error: ") and words in err, err
+    assert err.count("\n") == 1 and err.startswith(f"{prog.format(name=name)}: error: ") and words in err, err
     assert not list(tmp_path.iterdir())  # nothing ran
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_option_has_a_bad_argument_case(capsys, name):
+    """The table above covers every option a demo's --help lists (a new option needs its case)."""
+    with pytest.raises(SystemExit):
+        load(name).main(["--help"])
+    listed = set(re.findall(r"(--[a-z][a-z-]*)", capsys.readouterr().out)) - {"--help"}
+    covered = {a.split("=")[0] for n, args, _ in BAD_ARGUMENTS if n == name for a in args if a.startswith("--")}
+    assert listed <= covered, listed - covered
+
+
+def test_a_bad_argument_through_python_and_the_cli(tmp_path, capfd):
+    """The real thing, once each way: a fresh interpreter, one line on stderr, exit code 2."""
+    done = subprocess.run(
+        [sys.executable, str(DEMOS / "saturation.py"), "--seeds", "0"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 2 and done.stderr.startswith("saturation.py: error: argument --seeds: '0' is not")
+    assert done.stderr.count("\n") == 1 and not list(tmp_path.iterdir())
 
 
 def test_ctrl_c_ends_a_demo_with_one_line_and_exit_code_130(capsys):
@@ -386,16 +436,22 @@ def test_cli_names_the_demo_in_usage_and_errors(capfd):
 
 def test_regularization_batch_mates_move_training_output_only(tmp_path):
     r = run_quick("regularization", tmp_path)
-    spread = r["spread_train"]
-    assert r["sizes"] == sorted(r["sizes"]) and len(spread) == len(r["sizes"]) >= 3
-    assert all(s > 0.05 for s in spread)  # Sec. 3.4: no longer deterministic for a given example
-    assert np.all(np.diff(spread) < 0)  # less noise in larger batches
-    assert -0.8 < r["slope"] < -0.3  # roughly 1/√m
-    assert r["eval_range"] == 0.0  # Alg. 2: eval output is the same, bit for bit, in every batch
-    for kind in ("without BN", "with BN", "with Dropout"):  # (b) is reported, not asserted: small scale
+    assert len(r["seeds"]) >= 3 and r["sizes"] == sorted(r["sizes"]) and len(r["sizes"]) >= 3
+    for spread, slope, eval_range in zip(r["spread"], r["slope"], r["eval_range"], strict=True):  # every seed
+        assert len(spread) == len(r["sizes"])
+        assert all(s > 0.05 for s in spread)  # Sec. 3.4: no longer deterministic for a given example
+        assert np.all(np.diff(spread) < 0)  # less noise in larger batches
+        assert -0.8 < slope < -0.3  # roughly 1/√m (seen on seeds 0–12 at --quick: −0.67 to −0.38)
+        assert eval_range == 0.0  # Alg. 2: eval output is the same, bit for bit, in every batch
+    # (c, d): BN fits the 100 training digits first in every seed (seen on seeds 0–12 at --quick: by step 50,
+    # the plain net not within the 60 steps); whether it generalizes better is reported, not asserted: here it does not
+    plain, bn = r["without BN"]["first_step_fitted"], r["with BN"]["first_step_fitted"]
+    for k in range(len(r["seeds"])):
+        assert bn[k] is not None and (plain[k] is None or plain[k] > bn[k])
+    for kind in ("without BN", "with BN", "with Dropout"):
         res = r[kind]
-        assert 0 <= res["test_accuracy"] <= 1 and 0 <= res["train_accuracy"] <= 1
-        assert math.isfinite(res["test_loss"]) and math.isfinite(res["train_loss"])
+        assert all(0 <= a <= 1 for a in res["test_accuracy"] + res["train_accuracy"])
+        assert all(math.isfinite(x) for x in res["test_loss"] + res["train_loss"])
 
 
 def test_regularization_inference_net_is_the_eval_net_without_dropout():
@@ -415,10 +471,15 @@ def test_identity_transform_gamma_beta_give_back_x(tmp_path):
     r = run_quick("identity_transform", tmp_path)
     assert r["identity_error"] <= 1e-12 * max(1.0, r["x_max"])  # Sec. 3: y_i = x_i to rounding
     assert r["x_hat_error"] > 0.1  # the check can fail: with γ = 1, β = 0, y = x̂ is not x
-    frozen = r["γ, β frozen at 1, 0"]
-    assert frozen["gamma_mean_abs"] == [1.0, 1.0, 1.0]
-    # frozen at 1, 0 the sigmoid inputs are x̂: about P(|N(0, 1)| < 1) = 0.683 of them near-linear
-    assert all(abs(share - 0.683) < 0.1 for share in frozen["share_start"])
-    for label in ("γ, β learned", "γ, β frozen at 1, 0"):  # the rest is reported, not asserted
-        assert all(0 <= share <= 1 for share in r[label]["held_out_share"])
-        assert 0 <= r[label]["final_accuracy"] <= 1
+    learned, frozen = r["γ, β learned"], r["γ, β frozen at 1, 0"]
+    assert len(r["seeds"]) >= 3
+    for k in range(len(r["seeds"])):  # every seed
+        assert frozen["gamma_mean_abs"][k] == [1.0, 1.0, 1.0]
+        # frozen at 1, 0 the sigmoid inputs are x̂: about P(|N(0, 1)| < 1) = 0.683 of them near-linear
+        assert all(abs(share - 0.683) < 0.1 for share in frozen["share_start"][k])
+        # learned: the last hidden layer grows γ and leaves the linear middle (seen on seeds 0–12 at --quick:
+        # mean |γ| 1.74–1.84, held-out share 0.34–0.39 against 0.64–0.67 frozen)
+        assert learned["gamma_mean_abs"][k][-1] > 1.3
+        assert learned["held_out_share"][k][-1] < frozen["held_out_share"][k][-1] - 0.15
+    for res in (learned, frozen):  # accuracy is reported, not asserted
+        assert all(0 <= a <= 1 for a in res["final_accuracy"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import pytest
 
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 TOUR, NOTEBOOK = DEMOS / "tour.py", DEMOS / "tour.ipynb"
@@ -127,3 +128,10 @@ def test_regenerating_the_notebook_with_nothing_edited_changes_no_byte(tmp_path)
     text = (tmp_path / "tour.ipynb").read_text(encoding="utf-8")
     assert not re.search(r" at 0x[0-9a-f]+>", text) and "without encryption" not in text
     assert text == NOTEBOOK.read_text(encoding="utf-8"), "demos/tour.ipynb is stale: run `python demos/_notebook.py`"
+
+
+@pytest.mark.parametrize(("args", "words"), [(["--out", "tour.py"], "'tour.py' is a file"), (["--x"], "--x")])
+def test_tour_bad_argument_is_one_line_and_exit_code_2(args, words):
+    run = subprocess.run([sys.executable, str(TOUR), *args], capture_output=True, text=True, cwd=DEMOS)
+    assert run.returncode == 2 and run.stderr.startswith("tour.py: error: ") and words in run.stderr
+    assert run.stderr.count("\n") == 1, run.stderr
