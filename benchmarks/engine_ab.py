@@ -19,7 +19,7 @@ rng = random.Random(0)
 X = [[rng.gauss(0, 1) for _ in range(16)] for _ in range(32)]
 
 
-def bn(V: type) -> object:  # noqa: N803 - V is the Value class under test
+def bn(V: type) -> object:
     xs = [[V(v) for v in row] for row in X]
     out = []
     for k in range(16):
@@ -41,7 +41,7 @@ def bn(V: type) -> object:  # noqa: N803 - V is the Value class under test
     return loss
 
 
-def mlp(V: type) -> object:  # noqa: N803
+def mlp(V: type) -> object:
     W = [[V(rng.uniform(-0.3, 0.3)) for _ in range(16)] for _ in range(32)]
     loss = None
     for row in X:
