@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import functools
 import math
 import os
@@ -21,7 +22,7 @@ import random
 import runpy
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -135,10 +136,10 @@ def _need_batch_statistics(args: argparse.Namespace, per_batch: int = 1) -> None
         )
 
 
-def _fit_batch(args: argparse.Namespace, cost_of: Callable[[int, int], budget.Cost], why: str = "") -> None:
+def _fit_batch(args: argparse.Namespace, cost_of: Callable[[int, int], budget.Cost], why: str = "") -> bool:
     """Refuse --batch and --features whose work `cost_of(batch, features)` would not fit this machine, naming
     the largest --batch that would (or --features, with --batch 2); work that fits but is long says first,
-    on stderr, how long it will take."""
+    on stderr, how long it will take, and True (show progress)."""
     try:
         cost = budget.check(lambda batch: cost_of(batch, args.features), args.batch)
     except budget.Refused as refused:
@@ -153,8 +154,30 @@ def _fit_batch(args: argparse.Namespace, cost_of: Callable[[int, int], budget.Co
             else "use a smaller --spatial"
         )
         raise ValueError(f"{given} would take {refused.cost}{why}, more than {budget.limits()}; {fix}") from None
-    if cost.seconds > budget.SAY_AFTER:
-        print(f"micrograd-bn {args.command}: this will take {cost}; Ctrl-C stops it", file=sys.stderr)
+    if cost.seconds <= budget.SAY_AFTER:
+        return False
+    print(f"micrograd-bn {args.command}: this will take {cost}; Ctrl-C stops it", file=sys.stderr)
+    return True
+
+
+@contextlib.contextmanager
+def _progress(shown: bool, what: str) -> Iterator[Callable[[int, int], object] | None]:
+    """A progress bar on stderr as `progress(done, total)` for long work (None when not `shown`, or
+    without tqdm); cleared when the block ends, Ctrl-C included, so that what follows is one line."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        shown = False
+    if not shown:
+        yield None
+        return
+    with tqdm(desc=what, unit=" entries", leave=False, mininterval=1.0) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield progress
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -171,16 +194,21 @@ def _compare(args: argparse.Namespace) -> int:
         raise ValueError(f"--spatial is for --layer batchnorm or groupnorm: {args.layer} takes (N, C) here")
     if args.layer == "groupnorm" and args.features % (args.groups or 1):
         raise ValueError(f"--groups {args.groups} must divide --features {args.features}: a group is C/G channels")
-    _fit_batch(
+    long = _fit_batch(
         args,
         lambda batch, features: budget.compare_cost(batch * features * h * w),
         " (its finite differences grow with the square of N·C·H·W)",
     )
-    if args.layer == "batchnorm":
-        result = compare(args.batch, args.features, args.seed, args.eps, args.momentum, spatial=args.spatial)
-    else:
-        groups = 1 if args.groups is None else args.groups
-        result = compare_norm(args.layer, args.batch, args.features, args.seed, args.eps, groups, args.spatial)
+    with _progress(long, "finite differences") as progress:
+        if args.layer == "batchnorm":
+            result = compare(
+                args.batch, args.features, args.seed, args.eps, args.momentum, spatial=args.spatial, progress=progress
+            )
+        else:
+            groups = 1 if args.groups is None else args.groups
+            result = compare_norm(
+                args.layer, args.batch, args.features, args.seed, args.eps, groups, args.spatial, progress
+            )
     print(format_table(result))
     return 0 if result.ok else 1
 

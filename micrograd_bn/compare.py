@@ -89,12 +89,14 @@ def compare(
     dy: np.ndarray | None = None,
     gamma: np.ndarray | None = None,
     beta: np.ndarray | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> Comparison:
     """Compare BatchNorm's gradients from the four witnesses; returns the data behind the table.
 
     Random x, dy, γ, β are drawn from `seed` unless given (x and dy as (N, C), or
     (N, C, H, W) with `spatial=(H, W)` for BatchNorm2d). Two more rows check the running
     statistics after this one training step with `momentum` (Alg. 2 as PyTorch keeps it).
+    `progress(done, total)` is called as the finite differences go, entry by entry.
 
     >>> result = compare(batch=4, features=2, seed=0)
     >>> result.ok, [r.symbol for r in result.rows][:3]
@@ -122,7 +124,7 @@ def compare(
     }
     witnesses = {
         "autodiff": autodiff(x, dy, gamma, beta, eps, momentum),
-        "finite diff": _finite_differences(xc, dyc, gamma, beta, eps),
+        "finite diff": _finite_differences(xc, dyc, gamma, beta, eps, progress),
     }
     by_torch, torch_note = _torch(x, dy, gamma, beta, eps, momentum)
     if by_torch is not None:
@@ -141,11 +143,13 @@ def compare_norm(
     eps: float = 1e-5,
     num_groups: int = 2,
     spatial: tuple[int, int] | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> Comparison:
     """LayerNorm's, RMSNorm's or GroupNorm's gradients (`norms.NORMS[layer]`): autodiff against the
     closed form, and central finite differences of ℓ for the leaves x, γ (and β).
 
-    x and dy are (N, C), or (N, C, H, W) with `spatial` (GroupNorm); `num_groups` is GroupNorm's G.
+    x and dy are (N, C), or (N, C, H, W) with `spatial` (GroupNorm); `num_groups` is GroupNorm's G;
+    `progress` as `compare`'s.
 
     >>> result = compare_norm("rmsnorm", batch=2, features=3)
     >>> result.ok, [r.key for r in result.rows]
@@ -169,7 +173,7 @@ def compare_norm(
 
     leaves = {"dx": ("x", x), "dgamma": ("gamma", gamma), "dbeta": ("beta", beta)}
     steps = {k: (arg, at, scaled_step(at, 1e-5)) for k, (arg, at) in leaves.items() if k in closed}
-    witnesses = {"autodiff": by_autodiff, "finite diff": _partials(loss_of, steps)}
+    witnesses = {"autodiff": by_autodiff, "finite diff": _partials(loss_of, steps, progress)}
     absolute = {k: sum(t[1:], t[0]) for k, t in norm.terms(dy, x, gamma, eps, *args, absolute=True).items()}
     zeros = np.zeros(features)
     absolute["y"] = np.abs(norm.forward(x, np.abs(gamma), zeros, eps, *args)["y"])  # |γ x̂|
@@ -199,10 +203,20 @@ def _rows(quantities, closed: dict, witnesses: dict[str, dict], scales: dict[str
     return rows
 
 
-def _partials(loss_of: Callable[..., float], points: dict[str, tuple[str, np.ndarray, np.ndarray]]) -> dict:
-    """Central differences of ℓ: {key: ∂ℓ/∂arg at `at`, step `step`} for each key: (arg, at, step)."""
+def _partials(loss_of: Callable[..., float], points: dict[str, tuple[str, np.ndarray, np.ndarray]], progress) -> dict:
+    """Central differences of ℓ: {key: ∂ℓ/∂arg at `at`, step `step`} for each key: (arg, at, step);
+    `progress(done, total)` after each entry, counted over all of them."""
+    total, done = sum(np.size(at) for _, at, _ in points.values()), 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        progress(done, total)
+
+    each = tick if progress is not None else None
     return {
-        key: central_difference(lambda v, a=arg: loss_of(**{a: v}), at, step) for key, (arg, at, step) in points.items()
+        key: central_difference(lambda v, a=arg: loss_of(**{a: v}), at, step, each)
+        for key, (arg, at, step) in points.items()
     }
 
 
@@ -250,7 +264,9 @@ def _nested(data, fn: Callable):
     return [_nested(d, fn) for d in data] if isinstance(data, list) else fn(data)
 
 
-def _finite_differences(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> dict:
+def _finite_differences(
+    x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, progress=None
+) -> dict:
     """Central differences (f(v+h) − f(v−h)) / 2h of ℓ, in NumPy, for every quantity.
 
     For an intermediate (x̂, σ²_B, μ_B) ℓ is written as a function of it, keeping what
@@ -278,6 +294,7 @@ def _finite_differences(x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, beta: 
             "dgamma": ("gamma", gamma, scaled_step(gamma, rel)),
             "dbeta": ("beta", beta, scaled_step(beta, rel)),
         },
+        progress,
     )
 
 

@@ -12,8 +12,11 @@ from collections.abc import Callable
 import numpy as np
 
 
-def central_difference(f: Callable[[np.ndarray], float], at: np.ndarray | float, step) -> np.ndarray | float:
-    """(f(v + h) − f(v − h)) / 2h for each entry v of `at`, h = `step` (a number, or one per entry).
+def central_difference(
+    f: Callable[[np.ndarray], float], at: np.ndarray | float, step, each: Callable[[], object] | None = None
+) -> np.ndarray | float:
+    """(f(v + h) − f(v − h)) / 2h for each entry v of `at`, h = `step` (a number, or one per entry);
+    `each()` is called after each entry (a progress bar's tick).
 
     >>> round(central_difference(lambda v: float(v) ** 3, 2.0, 1e-5), 6)  # d/dv v³ = 12
     12.0
@@ -29,6 +32,8 @@ def central_difference(f: Callable[[np.ndarray], float], at: np.ndarray | float,
         hi[idx] += h
         lo[idx] -= h
         out[idx] = (f(hi) - f(lo)) / (2 * h)
+        if each is not None:
+            each()
     return float(out) if np.ndim(at) == 0 else out
 
 

@@ -449,8 +449,10 @@ def test_allowed_but_long_work_says_how_long_first(capsys, monkeypatch):
     monkeypatch.setattr(cli.budget, "SAY_AFTER", 0.0)  # every run counts as long: the line shows at once
     assert cli.main(["compare", "--batch", "4"]) == 0
     out, err = capsys.readouterr()
-    assert err.startswith("micrograd-bn compare: this will take about ") and err.endswith("; Ctrl-C stops it\n")
-    assert err.count("\n") == 1 and "all witnesses agree" in out
+    line, bar = err.split("\n", 1)
+    assert line.startswith("micrograd-bn compare: this will take about ") and line.endswith("; Ctrl-C stops it")
+    assert "finite differences" in bar and "\n" not in bar and bar.endswith("\r")  # the bar, cleared at the end
+    assert "all witnesses agree" in out
 
 
 @pytest.mark.parametrize(

@@ -137,3 +137,16 @@ def test_a_norms_compare_can_fail(monkeypatch):
 def test_a_norms_compare_refuses_what_the_norm_cannot_take(kwargs, message):
     with pytest.raises(ValueError, match=message):
         cmp.compare_norm(**kwargs)
+
+
+@pytest.mark.parametrize("layer", ["batchnorm", "groupnorm"])
+def test_progress_counts_every_finite_difference_once(layer):
+    """`progress(done, total)` ticks once per entry differenced, up to total, as the CLI's bar shows it."""
+    calls = []
+    if layer == "batchnorm":
+        cmp.compare(batch=3, features=2, progress=lambda done, total: calls.append((done, total)))
+        total = 2 * 3 * 2 + 2 * 2 + 2 * 2  # x̂ and x (N·C each); σ², μ, γ, β (C each)
+    else:
+        cmp.compare_norm("groupnorm", batch=2, features=4, progress=lambda done, total: calls.append((done, total)))
+        total = 2 * 4 + 4 + 4  # x; γ and β
+    assert calls == [(k, total) for k in range(1, total + 1)]
