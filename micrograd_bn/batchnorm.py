@@ -272,8 +272,8 @@ def _check_eps(eps: Any) -> float:
     return float(eps)
 
 
-def _check_entry(x: Any, where: str) -> None:
-    if type(x) is not Value and (isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x)):
+def _check_number(x: Any, where: str) -> None:
+    if isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x):
         raise ValueError(f"{where}: entries must be Values or finite real numbers, got {type(x).__name__} {x!r}")
 
 
@@ -282,7 +282,8 @@ def _check_rows(batch: Any, c: int, where: str, name: str) -> None:
     check_batch(batch, c, where)
     for row in batch:
         for x in row:
-            _check_entry(x, name)
+            if type(x) is not Value:
+                _check_number(x, name)
 
 
 def _feature_maps(batch: Any, c: int, where: str, name: str) -> tuple[list[list[list]], int, int]:
