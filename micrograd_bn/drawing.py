@@ -77,7 +77,7 @@ def draw(
       {Value: gradient} shows those and "not computed" for the rest.
     - `grad_view`: fill nodes by the sign and size of their gradient (blue negative, white 0,
       red positive, with a colour bar) and widen edges by |local grad × upstream|.
-    - `highlight`: Values drawn with a thick red outline.
+    - `highlight`: Values drawn with a bold red outline.
     - `max_nodes`: `GraphTooLarge` (a ValueError), before Graphviz runs, if more nodes would be drawn.
     - `names`: {Value: name} shown for Values without a label (the page's `#3`).
     - `show_data`: False leaves the data row out (the page shows it on hover, and stays compact).
@@ -134,7 +134,7 @@ def _plan(root: Value, groups, collapse, grads, max_nodes: int) -> _Plan:
 def _emit(
     plan: _Plan, digits: int, grad_view: bool, marked: set[int], names: Mapping[Value, str], show_data: bool
 ) -> graphviz.Digraph:
-    """The DOT graph of a plan: boxes, then each record and its operation, root first, then the clusters."""
+    """The DOT graph of a plan: boxes, then each record and its operation, inputs first, then the clusters."""
     known = plan.shown or {}
     # The colour scales: the largest |gradient| of a node, and of a term local grad × upstream grad.
     top = max((abs(known[id(v)]) for v in plan.drawn if id(v) in known), default=0.0) or 1.0
@@ -148,7 +148,8 @@ def _emit(
         return {"penwidth": f"{0.6 + 4.4 * abs(term) / top_term:.2f}", "color": _diverging(term / top_term, True)}
 
     graph = graphviz.Digraph(
-        graph_attr={"rankdir": "LR", "fontname": "DejaVu Sans", "nodesep": "0.15", "ranksep": "0.3"},
+        # newrank: ranks across clusters, so that the outputs' chain (_keep_output_order) may join them
+        graph_attr={"rankdir": "LR", "newrank": "true", "fontname": "DejaVu Sans", "nodesep": "0.15", "ranksep": "0.3"},
         node_attr={"fontname": "DejaVu Sans", "fontsize": "11"},
         edge_attr={"arrowsize": "0.6"},
     )
@@ -162,7 +163,7 @@ def _emit(
     source = {**plan.names, **{i: box_names[name] for i, name in plan.boxes.items()}}  # where a Value's edges start
     box_edges: set[tuple[str, str]] = set()
     by_id = {id(v): name for v, name in names.items()}
-    for v in reversed(plan.order):  # root first: Graphviz then stacks inputs x₁, x₂, … top to bottom
+    for v in plan.order:  # inputs first: dot's first placement of a batch's entries is then in order
         if id(v) in plan.boxes:  # one edge into the box per outside source, however many wires
             box = source[id(v)]
             for tail in (source[id(u)] for u in v.inputs):
@@ -174,8 +175,9 @@ def _emit(
         name, g = plan.names[id(v)], known.get(id(v))
         fields = record_fields(v, digits, plan.shown, by_id.get(id(v), ""), show_data)
         fill = _diverging(g / top) if grad_view and g is not None else _FILL if v.inputs else _LEAF_FILL
-        outline = {"color": "#d62728", "penwidth": "3"} if id(v) in marked else {}
-        where.node(name, "|".join(map(_escape, fields)), shape="record", style="filled", fillcolor=fill, **outline)
+        # a bold red outline marks; penwidth would not: it moved other nodes between write_frames' frames
+        look = {"style": "filled,bold", "color": "#d62728"} if id(v) in marked else {"style": "filled"}
+        where.node(name, "|".join(map(_escape, fields)), shape="record", fillcolor=fill, **look)
         if v.op is not None:  # the operation: inputs -> op -> result
             title = graphviz.nohtml(_escape_dot(op_title(v)))
             where.node(f"{name}op", title, shape="oval", margin="0.02,0.01", height="0.3", width="0.3")
@@ -183,6 +185,7 @@ def _emit(
                 graph.edge(source[id(u)], f"{name}op", **(flow(d * g) if g is not None else {}))
             graph.edge(f"{name}op", name, **(flow(g * top_term / top) if g is not None else {}))
     _keep_input_order(graph, plan)
+    _keep_output_order(graph, plan.order[-1], source, plan.clusters)
     for sub in subgraphs.values():
         if sub.body:
             graph.subgraph(sub)
@@ -205,6 +208,30 @@ def _keep_input_order(graph: graphviz.Digraph, plan: _Plan) -> None:
         graph.node("inputs", "", shape="point", style="invis", width="0", ordering="out")
         for name in leaves.values():
             graph.edge("inputs", name, style="invis", weight="0")
+
+
+def _keep_output_order(
+    graph: graphviz.Digraph, root: Value, source: Mapping[int, str], clusters: Mapping[int, str]
+) -> None:
+    """Keep a layer's outputs in order, top to bottom: what the root combines (BatchNorm's y₁ … y_N of
+    each feature, dotted with dy for ℓ), a cluster's (or a folded box's) together, in the order they
+    first appear. Each gets an invisible point one rank to its right, and the points are chained on one
+    rank (chaining the records themselves makes dot fail: records cannot take a flat edge). Without
+    this, dot drew feature 0's y₁ … y_N below feature 1's, and y₉ … y₁₆ above y₁ … y₈."""
+    tails = list(dict.fromkeys(source[id(u)] for u in root.inputs))  # a folded box once
+    group = {source[id(u)]: clusters.get(id(u), source[id(u)]) for u in root.inputs}
+    first: dict[str, int] = {}
+    for tail in tails:
+        first.setdefault(group[tail], len(first))
+    tails.sort(key=lambda t: first[group[t]])
+    if len(tails) > 1:
+        rank = graphviz.Digraph(graph_attr={"rank": "same"})
+        for k, tail in enumerate(tails):
+            rank.node(f"outputs{k}", "", shape="point", style="invis", width="0", height="0")
+            graph.edge(tail, f"outputs{k}", style="invis", weight="10")
+        for k in range(1, len(tails)):
+            rank.edge(f"outputs{k - 1}", f"outputs{k}", style="invis")
+        graph.subgraph(rank)
 
 
 def record_fields(

@@ -202,18 +202,27 @@ def test_graph_groups_become_clusters_citing_alg_1():
     assert len(records(g)) == len(topological_order(loss))  # clusters move records, never copy them
 
 
-@pytest.mark.parametrize(("batch", "features", "expand"), [(16, 4, None), (16, 1, None), (16, 4, 2)])
+@pytest.mark.parametrize(
+    ("batch", "features", "expand"),
+    [(16, 4, None), (16, 1, None), (16, 4, 2), (3, 2, None), (8, 3, None), (10, 5, None)],
+)
 def test_a_batch_keeps_its_order_top_to_bottom(batch, features, expand):
-    """Each feature's x₁ … x_N and y₁ … y_N top to bottom (dot alone drew y₉ … y₁₆, β, y₁ … y₈)."""
+    """Each feature's x₁ … x_N, x̂₁ … x̂_N and y₁ … y_N top to bottom, feature 0's above feature 1's (dot
+    alone drew y₉ … y₁₆, β, y₁ … y₈, and from a batch of 8 down, feature 0's y's below feature 1's)."""
     loss, layer = bn_loss(batch, features)
     options = {"groups": layer.graph_groups()} if expand is None else fold(layer, expand)
     layout = json.loads(image(draw(loss, max_nodes=1000, **options), "json"))
     down = {o["name"]: -float(o["pos"].split(",")[1]) for o in layout["objects"] if "pos" in o}  # y grows upwards
     names = node_names(topological_order(loss))
-    for n in layer.last if expand is None else layer.last[expand : expand + 1]:
-        for values in (n.x, n.y):
-            heights = [down[names[id(v)]] for v in values]
-            assert heights == sorted(heights), [v.label for v in sorted(values, key=lambda v: down[names[id(v)]])]
+    shown = layer.last if expand is None else layer.last[expand : expand + 1]
+    for key in ("x", "deviation", "x_hat", "y"):
+        for n in shown:
+            heights = [down[names[id(v)]] for v in getattr(n, key)]
+            assert heights == sorted(heights), [
+                v.label for v in sorted(getattr(n, key), key=lambda v: down[names[id(v)]])
+            ]
+        tops = [down[names[id(getattr(n, key)[0])]] for n in shown]
+        assert tops == sorted(tops), f"{key}: features out of order"
 
 
 def test_graph_groups_per_feature_and_without_affine():
@@ -320,7 +329,8 @@ def test_highlight_outlines_a_node():
     x = Value(1.0, "x")
     y = x + 1
     g = draw(y, highlight=[x])
-    assert re.search(r"\tv0 \[label=\"x\|.*penwidth=3", g.source)
+    assert re.search(r"\tv0 \[label=\"x\|.*color=\"#d62728\".*style=\"filled,bold\"", g.source)
+    assert not re.search(r"\tv1 \[label=.*bold", g.source)
 
 
 # ---- node budget
