@@ -32,6 +32,7 @@ from .text import format_number
 
 FORMATS = ("svg", "png", "pdf", "dot", "json")  # dot: the DOT source (no Graphviz needed); json: the layout
 NOT_COMPUTED = "grad: not computed"
+_EDGE_STATEMENT = re.compile(r"^(?P<indent>\s*)(?P<tail>\w+) -> (?P<head>\w+)(?: \[(?P<attrs>.*)\])?\n?$")
 _RECORD_SPECIAL = re.compile(r'([\\{}|<>"])')
 _FILL, _LEAF_FILL = "white", "#e8f0fe"  # inputs and parameters
 _CLUSTER_FILLS = ("#f4f6fb", "#f7f4fb", "#f3faf5", "#fbf8f0", "#fbf3f3")
@@ -77,7 +78,7 @@ def draw(
       {Value: gradient} shows those and "not computed" for the rest.
     - `grad_view`: fill nodes by the sign and size of their gradient (blue negative, white 0,
       red positive, with a colour bar) and widen edges by |local grad × upstream|.
-    - `highlight`: Values drawn with a bold red outline.
+    - `highlight`: Values drawn with a thick red outline.
     - `max_nodes`: `GraphTooLarge` (a ValueError), before Graphviz runs, if more nodes would be drawn.
     - `names`: {Value: name} shown for Values without a label (the page's `#3`).
     - `show_data`: False leaves the data row out (the page shows it on hover, and stays compact).
@@ -175,9 +176,8 @@ def _emit(
         name, g = plan.names[id(v)], known.get(id(v))
         fields = record_fields(v, digits, plan.shown, by_id.get(id(v), ""), show_data)
         fill = _diverging(g / top) if grad_view and g is not None else _FILL if v.inputs else _LEAF_FILL
-        # a bold red outline marks; penwidth would not: it moved other nodes between write_frames' frames
-        look = {"style": "filled,bold", "color": "#d62728"} if id(v) in marked else {"style": "filled"}
-        where.node(name, "|".join(map(_escape, fields)), shape="record", fillcolor=fill, **look)
+        outline = {"color": "#d62728", "penwidth": "3"} if id(v) in marked else {}
+        where.node(name, "|".join(map(_escape, fields)), shape="record", style="filled", fillcolor=fill, **outline)
         if v.op is not None:  # the operation: inputs -> op -> result
             title = graphviz.nohtml(_escape_dot(op_title(v)))
             where.node(f"{name}op", title, shape="oval", margin="0.02,0.01", height="0.3", width="0.3")
@@ -342,22 +342,69 @@ def image(graph: graphviz.Digraph | Value, format: str) -> bytes:
     >>> image(Value(2.0), "dot").decode().startswith("digraph")
     True
     """
-    fmt = format.lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown image format {format or '(none)'!r}; choose one of: {', '.join(FORMATS)}")
+    fmt = _image_format(format)
     if isinstance(graph, Value):
         graph = draw(graph)
     elif not isinstance(graph, graphviz.Digraph):
         raise TypeError(f"needs a graphviz.Digraph or a Value, got {type(graph).__name__}: {graph!r:.60}")
-    if fmt == "dot":
-        return graph.source.encode()
+    return graph.source.encode() if fmt == "dot" else _run_graphviz(graph, fmt)
+
+
+def _image_format(format: str) -> str:
+    fmt = format.lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown image format {format or '(none)'!r}; choose one of: {', '.join(FORMATS)}")
+    return fmt
+
+
+def _run_graphviz(graph: graphviz.Digraph, fmt: str, **options: int) -> bytes:
     try:
-        return graph.pipe(format=fmt)
+        return graph.pipe(format=fmt, **options)
     except graphviz.ExecutableNotFound as err:
         raise FileNotFoundError(
             f"Graphviz's `dot` program was not found, so no {fmt.upper()} can be made: install it "
             "(apt-get install graphviz, or brew install graphviz), or write the DOT source (format 'dot')"
         ) from err
+
+
+def image_in_layout(graph: graphviz.Digraph, layout: dict, format: str) -> bytes:
+    """`graph` as `image` makes it, with every node, edge and cluster where `layout` put them.
+
+    `layout` is the JSON layout (`image(g, "json")`) of a graph with the same nodes, edges and
+    clusters, whose texts and colours may differ: Graphviz's `neato -n2` then draws `graph`
+    without laying it out again. Frames of one backward pass need this: `dot`, laying out each
+    frame anew, moved nodes between frames whose only change was a gradient's text.
+
+    >>> x = Value(2.0, "x"); y = x * x
+    >>> image_in_layout(draw(y), json.loads(image(draw(y), "json")), "svg").startswith(b"<?xml")
+    True
+    """
+    fmt = _image_format(format)
+    name = {o["_gvid"]: o["name"] for o in layout["objects"]}
+    splines: dict[tuple[str, str], list[str]] = {}
+    for e in layout.get("edges", []):  # in the order the DOT source states them
+        splines.setdefault((name[e["tail"]], name[e["head"]]), []).append(e["pos"])
+    pinned = graph.copy()
+    pinned.body = [_with_spline(line, splines) for line in graph.body]
+    for o in layout["objects"]:
+        if "bb" in o:  # a cluster
+            with pinned.subgraph(name=o["name"]) as cluster:
+                cluster.attr(bb=o["bb"], lp=o.get("lp", ""))
+        elif "pos" in o:  # a node: its place and its size
+            pinned.node(o["name"], pos=o["pos"], width=o["width"], height=o["height"], fixedsize="true")
+    pinned.attr(bb=layout["bb"], lp=layout.get("lp", ""))
+    pinned.engine = "neato"
+    return pinned.source.encode() if fmt == "dot" else _run_graphviz(pinned, fmt, neato_no_op=2)
+
+
+def _with_spline(line: str, splines: dict[tuple[str, str], list[str]]) -> str:
+    """A DOT body line; an edge statement gets the next spline laid out for its tail and head."""
+    edge = _EDGE_STATEMENT.match(line)
+    if edge is None:
+        return line
+    pos = f'pos="{splines[edge["tail"], edge["head"]].pop(0)}"'
+    attrs = edge["attrs"]
+    return f"{edge['indent']}{edge['tail']} -> {edge['head']} [{attrs + ' ' if attrs else ''}{pos}]\n"
 
 
 def save(path: str | os.PathLike, data: bytes) -> Path:

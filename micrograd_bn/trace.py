@@ -13,12 +13,13 @@ chain-rule terms, summed); A. Karpathy, micrograd (2020).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .drawing import draw, image, node_sizes, save
+from .drawing import draw, image, image_in_layout, node_sizes, save
 from .engine import Value, chain_rule
 from .rules import op_title
 from .text import format_number, pad, text_width
@@ -115,15 +116,16 @@ def write_frames(
     ['step_001.svg', 'step_002.svg']
     """
     folder, root, done, paths = Path(folder), steps[0].node, {}, []
-    sizes = node_sizes(
-        draw(root, grads=g, digits=digits, **draw_options) for g in ({}, {s.node: s.grad for s in steps})
-    )
+    every = {s.node: s.grad for s in steps}
+    sizes = node_sizes(draw(root, grads=g, digits=digits, **draw_options) for g in ({}, every))
+    widest = draw(root, grads=every, digits=digits, **draw_options)
+    for name, (width, height) in sizes.items():  # a repeated node statement only adds attributes
+        widest.node(name, width=width, height=height)
+    layout = json.loads(image(widest, "json"))  # laid out once; each frame is drawn in it
     for s in steps:
         done[s.node] = s.grad
         graph = draw(root, grads=done, highlight=[s.node], digits=digits, **draw_options)
-        for name, (width, height) in sizes.items():  # a repeated node statement only adds attributes
-            graph.node(name, width=width, height=height)
-        data = image(graph, format)
+        data = image_in_layout(graph, layout, format)
         if not paths:  # the first image is made: the format and `dot` work
             try:
                 folder.mkdir(parents=True, exist_ok=True)

@@ -329,8 +329,8 @@ def test_highlight_outlines_a_node():
     x = Value(1.0, "x")
     y = x + 1
     g = draw(y, highlight=[x])
-    assert re.search(r"\tv0 \[label=\"x\|.*color=\"#d62728\".*style=\"filled,bold\"", g.source)
-    assert not re.search(r"\tv1 \[label=.*bold", g.source)
+    assert re.search(r"\tv0 \[label=\"x\|.*penwidth=3", g.source)
+    assert not re.search(r"\tv1 \[label=.*penwidth", g.source)
 
 
 # ---- node budget
