@@ -105,8 +105,9 @@ def write_frames(
 ) -> list[Path]:
     """One image per step (`step_001.svg`, …) in `folder`: the gradients found so far, this node outlined.
 
-    Every frame has the same layout: each node is given the size it needs in its widest
-    frame (gradient not computed, or computed), so only texts and outlines change.
+    Every frame has the same layout, so only texts, colours and outlines change: the graph is
+    laid out once, each node given the size it needs in its widest frame (gradient not
+    computed, or computed), and each frame is drawn in that layout (`image_in_layout`).
     `draw_options` (groups, collapse, grad_view, max_nodes) are passed to `draw`.
 
     >>> import tempfile
