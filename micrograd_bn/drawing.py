@@ -427,15 +427,18 @@ def save(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
-def node_sizes(graphs: Iterable[graphviz.Digraph]) -> dict[str, tuple[str, str]]:
-    """{DOT node: (width, height)} in inches, the largest Graphviz lays out over the given graphs."""
+def size_to_fit(graph: graphviz.Digraph, drafts: Iterable[graphviz.Digraph]) -> None:
+    """Give each node of `graph` the largest size Graphviz lays it out at over `drafts` (the same
+    graph with other texts), so that no text change moves it (a repeated node statement only adds
+    attributes)."""
     sizes: dict[str, tuple[float, float]] = {}
-    for graph in graphs:
-        for obj in json.loads(image(graph, "json")).get("objects", []):
+    for draft in drafts:
+        for obj in json.loads(image(draft, "json")).get("objects", []):
             if "width" in obj:  # a node (clusters have none)
                 w, h = sizes.get(obj["name"], (0.0, 0.0))
                 sizes[obj["name"]] = (max(w, float(obj["width"])), max(h, float(obj["height"])))
-    return {name: (str(w), str(h)) for name, (w, h) in sizes.items()}
+    for name, (w, h) in sizes.items():
+        graph.node(name, width=str(w), height=str(h))
 
 
 def _cluster(k: int, label: str) -> graphviz.Digraph:

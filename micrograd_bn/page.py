@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
-from .drawing import NOT_COMPUTED, draw, image, node_names, node_sizes, record_fields, save
+from .drawing import NOT_COMPUTED, draw, image, node_names, record_fields, save, size_to_fit
 from .engine import Value, topological_order
 from .nn import UPSTREAM
 from .paper import overview, paper_notes, problem
@@ -108,8 +108,7 @@ def page_html(steps: Sequence[Step], *, digits: int = 4, layer: object = None, *
     longest = {name: max(node["texts"], key=len) for name, node in data["nodes"].items()}
     widest.body = [_GRAD_FIELD.sub(lambda m: m[1] + longest.get(m[2], NO_GRAD_YET), line) for line in graph.body]
     graph.body = [_GRAD_FIELD.sub(lambda m: m[1] + NO_GRAD_YET, line) for line in graph.body]
-    for name, (width, height) in node_sizes([graph, widest]).items():  # a repeated node statement adds attributes
-        graph.node(name, width=width, height=height)
+    size_to_fit(graph, [graph, widest])
     svg = image(graph, "svg").decode()
     small = image(overview(layer)[0], "svg").decode() if layer is not None else ""
     parts = {

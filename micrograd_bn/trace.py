@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .drawing import draw, image, image_in_layout, node_sizes, save
+from .drawing import draw, image, image_in_layout, save, size_to_fit
 from .engine import Value, chain_rule
 from .rules import op_title
 from .text import format_number, pad, text_width
@@ -117,11 +117,8 @@ def write_frames(
     ['step_001.svg', 'step_002.svg']
     """
     folder, root, done, paths = Path(folder), steps[0].node, {}, []
-    every = {s.node: s.grad for s in steps}
-    sizes = node_sizes(draw(root, grads=g, digits=digits, **draw_options) for g in ({}, every))
-    widest = draw(root, grads=every, digits=digits, **draw_options)
-    for name, (width, height) in sizes.items():  # a repeated node statement only adds attributes
-        widest.node(name, width=width, height=height)
+    widest = draw(root, grads={s.node: s.grad for s in steps}, digits=digits, **draw_options)
+    size_to_fit(widest, [draw(root, grads={}, digits=digits, **draw_options), widest])
     layout = json.loads(image(widest, "json"))  # laid out once; each frame is drawn in it
     for s in steps:
         done[s.node] = s.grad
