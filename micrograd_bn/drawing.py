@@ -149,7 +149,7 @@ def _emit(
         return {"penwidth": f"{0.6 + 4.4 * abs(term) / top_term:.2f}", "color": _diverging(term / top_term, True)}
 
     graph = graphviz.Digraph(
-        # newrank: ranks across clusters, so that the outputs' chain (_keep_output_order) may join them
+        # newrank: ranks across clusters, so that a chain of points (_in_order) may join them
         graph_attr={"rankdir": "LR", "newrank": "true", "fontname": "DejaVu Sans", "nodesep": "0.15", "ranksep": "0.3"},
         node_attr={"fontname": "DejaVu Sans", "fontsize": "11"},
         edge_attr={"arrowsize": "0.6"},
@@ -194,9 +194,7 @@ def _emit(
 
 def _keep_input_order(graph: graphviz.Digraph, plan: _Plan) -> None:
     """Keep a batch's inputs in order, top to bottom: the leaves a Σ sums (BatchNorm's x₁ … x_N of
-    each feature, summed for μ_B), pointed at in that order by an invisible node with `ordering=out`,
-    so that crossing minimisation cannot rotate them (it drew x₉ … x₁₆ above x₁ … x₈). The edges weigh
-    nothing: no input moves to another rank."""
+    each feature, summed for μ_B); crossing minimisation drew x₉ … x₁₆ above x₁ … x₈."""
     leaves = {
         id(u): plan.names[id(u)]
         for v in reversed(plan.order)
@@ -204,10 +202,7 @@ def _keep_input_order(graph: graphviz.Digraph, plan: _Plan) -> None:
         for u in v.inputs
         if not u.inputs and id(u) not in plan.boxes
     }
-    if len(leaves) > 1:
-        graph.node("inputs", "", shape="point", style="invis", width="0", ordering="out")
-        for name in leaves.values():
-            graph.edge("inputs", name, style="invis", weight="0")
+    _in_order(graph, list(leaves.values()), "inputs", before=True)
 
 
 def _keep_output_order(
@@ -215,23 +210,30 @@ def _keep_output_order(
 ) -> None:
     """Keep a layer's outputs in order, top to bottom: what the root combines (BatchNorm's y₁ … y_N of
     each feature, dotted with dy for ℓ), a cluster's (or a folded box's) together, in the order they
-    first appear. Each gets an invisible point one rank to its right, and the points are chained on one
-    rank (chaining the records themselves makes dot fail: records cannot take a flat edge). Without
-    this, dot drew feature 0's y₁ … y_N below feature 1's, and y₉ … y₁₆ above y₁ … y₈."""
+    first appear. Without this, dot drew feature 0's y₁ … y_N below feature 1's, and y₉ … y₁₆ above
+    y₁ … y₈."""
     tails = list(dict.fromkeys(source[id(u)] for u in root.inputs))  # a folded box once
     group = {source[id(u)]: clusters.get(id(u), source[id(u)]) for u in root.inputs}
     first: dict[str, int] = {}
     for tail in tails:
         first.setdefault(group[tail], len(first))
-    tails.sort(key=lambda t: first[group[t]])
-    if len(tails) > 1:
-        rank = graphviz.Digraph(graph_attr={"rank": "same"})
-        for k, tail in enumerate(tails):
-            rank.node(f"outputs{k}", "", shape="point", style="invis", width="0", height="0")
-            graph.edge(tail, f"outputs{k}", style="invis", weight="10")
-        for k in range(1, len(tails)):
-            rank.edge(f"outputs{k - 1}", f"outputs{k}", style="invis")
-        graph.subgraph(rank)
+    _in_order(graph, sorted(tails, key=lambda t: first[group[t]]), "outputs", before=False)
+
+
+def _in_order(graph: graphviz.Digraph, names: list[str], prefix: str, before: bool) -> None:
+    """Hold nodes top to bottom in the order of `names`: each gets an invisible point one rank
+    before (or after) it, and the points are chained on one rank (a chain between the records
+    themselves makes dot fail: records cannot take a flat edge)."""
+    if len(names) < 2:
+        return
+    rank = graphviz.Digraph(graph_attr={"rank": "same"})
+    for k, name in enumerate(names):
+        rank.node(f"{prefix}{k}", "", shape="point", style="invis", width="0", height="0")
+        ends = (f"{prefix}{k}", name) if before else (name, f"{prefix}{k}")
+        graph.edge(*ends, style="invis", weight="10")
+    for k in range(1, len(names)):
+        rank.edge(f"{prefix}{k - 1}", f"{prefix}{k}", style="invis")
+    graph.subgraph(rank)
 
 
 def record_fields(
